@@ -1,0 +1,130 @@
+// Package adapters is the contract between the engine and a platform, and the
+// registry of platforms. The engine (package batch and below) imports only
+// this package; platform packages (adapters/mxone, adapters/sipx, …) import
+// it and are wired in by cmd/pbxbatch.
+//
+// To add an adapter for a platform:
+//
+//  1. Write the kinds' JSON Schemas in schemas/<name>/ (see package schemas:
+//     x-key, x-refs, x-secret). References are by natural key, never by id.
+//  2. Write a simulator in adapters/<name>/sim that a client written from the
+//     vendor's document alone would accept: same paths, envelopes, status
+//     codes, pagination, auth flow and documented quirks, on internal/simkit
+//     for latency, faults, rate limit, TLS and /_sim/stats.
+//  3. Implement Adapter and Conn in adapters/<name>. Keep every quirk inside:
+//     ids ↔ names, creates that return no id, links made from the other side.
+//     Classify every failure with an *Error (Retryable, Throttled, NotFound,
+//     Conflict, Auth, Unknown, Permanent); never retry inside Apply: the
+//     runner paces and retries.
+//  4. Pass adaptertest.Run against the simulator, with and without faults.
+//  5. Register it in cmd/pbxbatch/adapters.go (registry panics on duplicates).
+//
+// Optional capabilities are small interfaces (Locker, Capabilities) checked
+// with type assertions; assert them at compile time in the adapter package.
+package adapters
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"time"
+
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+// Adapter is one platform.
+type Adapter interface {
+	// Name is the registry name ("mxone"), also the schemas/ directory.
+	Name() string
+	// Kinds returns the platform's kinds with their compiled schemas.
+	Kinds() *schemas.Set
+	// Open connects to (and authenticates against) a target.
+	Open(ctx context.Context, t Target) (Conn, error)
+}
+
+// Conn is an open connection to one target. It must be safe for concurrent
+// use: the runner calls Apply from many goroutines.
+type Conn interface {
+	// List streams every record of a kind, page by page, in the platform's
+	// order. fn's error stops the listing and is returned.
+	List(ctx context.Context, kind string, fn func(schemas.Record) error) error
+	// Get reads one record by natural key; key holds (at least) the key
+	// fields. A missing record is an *Error of class NotFound.
+	Get(ctx context.Context, kind string, key schemas.Record) (schemas.Record, error)
+	// Apply performs one create, update or delete and returns the target's
+	// identifier of the record. It makes one attempt: the caller retries.
+	Apply(ctx context.Context, c Change) (Result, error)
+	Close() error
+}
+
+// Action is what a Change does.
+type Action string
+
+const (
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+)
+
+// Change is one write. Record is the complete desired state (references by
+// natural key, secrets in clear); Before is the state read from the target
+// when the change was planned (nil for creates), so an adapter that must send
+// a full body can start from it.
+type Change struct {
+	Kind   string
+	Action Action
+	Record schemas.Record
+	Before schemas.Record
+}
+
+// Result is what a write returned.
+type Result struct {
+	// ID is the target's identifier of the record ("userRecId=42"), for
+	// reports; empty when the platform has none.
+	ID string
+}
+
+// Locker is implemented by adapters whose writes touch records other than
+// their own: MX-ONE links an extension to its owner by updating the user, so
+// two extensions of one user must not be written at the same time. Locks
+// returns names of remote records ("user/jdoe") that the runner serialises on.
+type Locker interface {
+	Locks(c Change) []string
+}
+
+// Capabilities is implemented by adapters that cannot do every action on
+// every kind, so that the planner can say so for the row instead of failing at
+// apply time.
+type Capabilities interface {
+	// Supports returns "" when the action is possible, else the reason.
+	Supports(kind string, a Action) string
+}
+
+// Target is a configured endpoint, as read from pbxbatch.yaml.
+type Target struct {
+	Name        string
+	Adapter     string
+	URL         string
+	Username    string
+	Password    Secret
+	Rate        float64 // requests per second, 0 = unlimited
+	Concurrency int
+	Timeout     time.Duration // per request; 0 = adapter default
+	TLS         *tls.Config   // nil = system roots, verified
+	// HTTPClient, when set, is used instead of one built from TLS/Timeout
+	// (tests and the in-process demo).
+	HTTPClient *http.Client
+	// Options holds adapter-specific keys from the config file.
+	Options map[string]string
+}
+
+// Secret is a string that never prints: fmt, %v, %s, JSON and slog all see
+// the mask. Reveal returns the value for the one place that sends it.
+type Secret struct{ v string }
+
+func NewSecret(s string) Secret               { return Secret{v: s} }
+func (s Secret) Reveal() string               { return s.v }
+func (s Secret) IsZero() bool                 { return s.v == "" }
+func (s Secret) String() string               { return schemas.Mask }
+func (s Secret) GoString() string             { return schemas.Mask }
+func (s Secret) MarshalText() ([]byte, error) { return []byte(schemas.Mask), nil }

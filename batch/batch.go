@@ -1,0 +1,84 @@
+// Package batch is the engine's vocabulary: input rows, plans and operations.
+// Sub-packages do the work: validate (rows from a workbook), plan (rows +
+// live state → Plan), run (Plan → target, with journal), journal (durable
+// checkpoints), report (results workbooks and summary), export and diff.
+// Nothing here knows a platform: that is behind adapters.Conn.
+package batch
+
+import (
+	"time"
+
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+// RowAction is the action column of an input row.
+type RowAction string
+
+const (
+	Upsert    RowAction = "upsert" // default: create when absent, else update
+	CreateRow RowAction = "create" // fail when it already exists
+	UpdateRow RowAction = "update" // fail when it does not exist
+	DeleteRow RowAction = "delete"
+)
+
+// ClearToken in a cell clears the field on the target. A blank cell keeps
+// the target's value; any other text sets it.
+const ClearToken = "<clear>"
+
+// Row is one input row of one kind, converted to the schema's types.
+type Row struct {
+	Kind   string
+	Origin diag.Origin // the row: Sheet/File and Row; Col empty
+	Action RowAction
+	Set    schemas.Record         // the values the row sets (nested by dotted path)
+	Clear  []string               // dotted paths the row clears
+	Cells  map[string]diag.Origin // dotted path -> the cell it came from
+}
+
+// OpAction is what the plan will do with one row.
+type OpAction string
+
+const (
+	OpCreate  OpAction = "create"
+	OpUpdate  OpAction = "update"
+	OpDelete  OpAction = "delete"
+	OpNoop    OpAction = "noop"
+	OpBlocked OpAction = "blocked" // cannot run: Reason says why
+)
+
+// FieldChange is one field of an update: before → after. Secret values are
+// masked.
+type FieldChange struct {
+	Field  string `json:"field"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+}
+
+// Op is one planned operation on one record.
+type Op struct {
+	ID      int            `json:"id"` // index in Plan.Ops, stable
+	Kind    string         `json:"kind"`
+	Key     string         `json:"key"` // Kind.KeyOf the record
+	Action  OpAction       `json:"action"`
+	Origin  diag.Origin    `json:"origin"`           // the input row
+	Record  schemas.Record `json:"record,omitempty"` // desired full state; secrets masked when saved
+	Before  schemas.Record `json:"before,omitempty"` // what the target held at plan time
+	Changes []FieldChange  `json:"changes,omitempty"`
+	Needs   []int          `json:"needs,omitempty"` // ops that must succeed first
+	Locks   []string       `json:"locks,omitempty"` // remote records this op touches (adapters.Locker)
+	Reason  string         `json:"reason,omitempty"`
+}
+
+// Plan is everything apply will do, deterministic for the same input and
+// target state.
+type Plan struct {
+	Version     int       `json:"version"`
+	Adapter     string    `json:"adapter"`
+	Target      string    `json:"target"`
+	TargetURL   string    `json:"target_url"`
+	Input       string    `json:"input"`
+	InputSHA256 string    `json:"input_sha256"`
+	CreatedAt   time.Time `json:"created_at"`
+	Ops         []*Op     `json:"ops"`
+}

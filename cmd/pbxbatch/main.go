@@ -1,0 +1,72 @@
+// Command pbxbatch validates, plans, applies, exports and diffs bulk
+// telephony provisioning against PBX platforms. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set by the linker (-X main.version=…) for releases.
+var version = "dev"
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	config   string // path of pbxbatch.yaml
+	stateDir string // root of run directories
+	verbose  bool
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "pbxbatch",
+		Short: "Bulk import/export for telephony provisioning (MX-ONE, sipXcom, Verba, APIO, Acrobits)",
+		Long: `pbxbatch turns workbooks into records on a PBX and back:
+validate a workbook against the platform's schemas, plan the changes against
+the live target, apply them with a rate-limited, resumable runner, export a
+full inventory, and diff two exports.
+
+EXIT STATUS
+  0  success (plan: no changes; diff: identical)
+  1  error
+  2  plan has changes / diff found differences
+  3  some rows failed or were blocked (the report is written)
+  130 cancelled (resumable)`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.config, "config", "pbxbatch.yaml", "targets file")
+	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", ".pbxbatch", "where runs (journals, reports) are kept")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every request")
+	for _, newCmd := range commands {
+		root.AddCommand(newCmd(g))
+	}
+	return root
+}
+
+// commands lists the subcommands; each lives in its own cmd_<name>.go.
+var commands = []func(*globalOptions) *cobra.Command{}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	code := exitCode(err)
+	if err != nil && !isSilent(err) {
+		fmt.Fprintln(os.Stderr, "pbxbatch:", err)
+	}
+	return code
+}
