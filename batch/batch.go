@@ -82,3 +82,28 @@ type Plan struct {
 	CreatedAt   time.Time `json:"created_at"`
 	Ops         []*Op     `json:"ops"`
 }
+
+// Status is where one operation ended up in a run.
+type Status string
+
+const (
+	StatusPending   Status = "pending"   // not started (yet)
+	StatusInFlight  Status = "in_flight" // sent; outcome not yet recorded
+	StatusSucceeded Status = "succeeded" // created, updated or deleted as planned
+	StatusNoop      Status = "noop"      // nothing to do
+	StatusFailed    Status = "failed"    // the target refused it, or retries ran out
+	StatusBlocked   Status = "blocked"   // a dependency failed or was blocked; never sent
+	StatusSkipped   Status = "skipped"   // not scheduled: failure budget spent or run cancelled
+)
+
+// Result is the outcome of one operation in a run.
+type Result struct {
+	Op         int       `json:"op"` // Op.ID
+	Status     Status    `json:"status"`
+	Message    string    `json:"message,omitempty"`    // why it failed or was blocked; never a secret
+	BlockedBy  int       `json:"blocked_by,omitempty"` // Op.ID of the failed op at the root, +1 (0 = none)
+	TargetID   string    `json:"target_id,omitempty"`
+	Attempts   int       `json:"attempts,omitempty"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+}
