@@ -101,7 +101,7 @@ type Result struct {
 	Op         int       `json:"op"` // Op.ID
 	Status     Status    `json:"status"`
 	Message    string    `json:"message,omitempty"`    // why it failed or was blocked; never a secret
-	BlockedBy  int       `json:"blocked_by,omitempty"` // Op.ID of the failed op at the root, +1 (0 = none)
+	BlockedBy  *int      `json:"blocked_by,omitempty"` // Op.ID of the failed op at the root of a block
 	TargetID   string    `json:"target_id,omitempty"`
 	Attempts   int       `json:"attempts,omitempty"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
