@@ -1,0 +1,233 @@
+package diff
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/stub"
+	"github.com/pbxbatch/pbxbatch/batch/export"
+	"github.com/pbxbatch/pbxbatch/schemas"
+	"github.com/xuri/excelize/v2"
+)
+
+func seed() *stub.Adapter {
+	a := stub.New()
+	a.Put("site", schemas.Record{"siteName": "Stockholm"})
+	a.Put("person", schemas.Record{"userId": "jdoe", "email": "jdoe@old.example", "name": map[string]any{"first": "Jane"}, "pin": "1111"})
+	a.Put("person", schemas.Record{"userId": "gone", "email": "gone@example.com"})
+	a.Put("person", schemas.Record{"userId": "same", "email": "same@example.com", "groups": []any{"A", "B"}})
+	a.Put("phone", schemas.Record{"number": "0042", "site": "Stockholm", "owner": "jdoe", "label": "+46701234567"})
+	return a
+}
+
+func exportTo(t *testing.T, a *stub.Adapter, format export.Format) string {
+	t.Helper()
+	c, err := a.Open(context.Background(), adapters.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out := t.TempDir()
+	if format == export.XLSX {
+		out = filepath.Join(out, "inv.xlsx")
+	}
+	if _, err := export.Run(context.Background(), c, a.Kinds(), export.Options{Format: format, Out: out, Target: "lab", TmpDir: t.TempDir(), Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// recorder keeps what a sink receives.
+type recorder struct {
+	changes []*Change
+	kinds   []string
+}
+
+func (r *recorder) BeginKind(k *schemas.Kind, _ []string) error {
+	r.kinds = append(r.kinds, k.Name)
+	return nil
+}
+func (r *recorder) Change(c *Change) error     { r.changes = append(r.changes, c); return nil }
+func (r *recorder) EndKind(*KindSummary) error { return nil }
+func (r *recorder) Finish(*Summary) error      { return nil }
+
+func drift(a *stub.Adapter) {
+	a.Put("person", schemas.Record{"userId": "jdoe", "email": "jdoe@example.com", "name": map[string]any{"first": "Jane"}, "pin": "2222"})
+	a.Put("person", schemas.Record{"userId": "new", "email": "=cmd()"})
+	a.Put("phone", schemas.Record{"number": "0042", "site": "Stockholm", "owner": "new", "label": "+46701234567"})
+}
+
+func TestCompareExports(t *testing.T) {
+	for _, format := range []export.Format{export.CSV, export.XLSX} {
+		t.Run(string(format), func(t *testing.T) {
+			a := seed()
+			before := exportTo(t, a, format)
+			same := exportTo(t, a, format)
+			drift(a)
+			// "gone" is removed by re-seeding without it.
+			b := stub.New()
+			for kind, recs := range a.Dump() {
+				for _, r := range recs {
+					if r.String("userId") != "gone" {
+						b.Put(kind, r)
+					}
+				}
+			}
+			after := exportTo(t, b, format)
+			set := a.Kinds()
+
+			rec := &recorder{}
+			s, err := Compare(context.Background(), before, same, set, Options{TmpDir: t.TempDir()}, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !s.Identical() || len(rec.changes) != 0 {
+				t.Fatalf("two exports of one inventory differ: %+v", rec.changes)
+			}
+
+			rec = &recorder{}
+			s, err = Compare(context.Background(), before, after, set, Options{TmpDir: t.TempDir()}, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Identical() {
+				t.Fatal("drift not found")
+			}
+			var got []string
+			for _, c := range rec.changes {
+				line := c.Kind + " " + string(c.Type) + " " + c.Key
+				for _, f := range c.Fields {
+					line += " " + f.Field + ":" + f.Before + "→" + f.After
+				}
+				got = append(got, line)
+			}
+			want := []string{
+				"person removed gone",
+				"person changed jdoe email:jdoe@old.example→jdoe@example.com",
+				"person added new",
+				"phone changed 0042 / Stockholm owner:jdoe→new",
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			p := s.Kinds[2]
+			if p.Kind != "person" || p.Added != 1 || p.Removed != 1 || p.Changed != 1 || p.Unchanged != 1 {
+				t.Errorf("person summary %+v", p)
+			}
+			if len(p.NotCompared) != 0 {
+				t.Errorf("not compared %v, want none (secrets are skipped silently)", p.NotCompared)
+			}
+			for _, c := range rec.changes {
+				if c.Type == Added && c.Key == "new" && c.New[3] != "=cmd()" {
+					t.Errorf("added row email %q, want the value unescaped", c.New[3])
+				}
+			}
+		})
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	a := seed()
+	before := exportTo(t, a, export.CSV)
+	drift(a)
+	after := exportTo(t, a, export.XLSX) // formats may differ
+
+	var text bytes.Buffer
+	s, err := Compare(context.Background(), before, after, a.Kinds(), Options{}, NewText(&text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{
+		"people\n  ~ jdoe  (old people.csv:3, new people!3)\n      email: \"jdoe@old.example\" → \"jdoe@example.com\"\n",
+		"  + new  (new people!4)\n",
+		"person  1 added, 1 changed, 2 unchanged\n",
+		"Differences: 1 added, 0 removed, 2 changed.\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{"1111", "2222"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("text output shows a PIN")
+		}
+	}
+	if s.Identical() {
+		t.Error("identical")
+	}
+
+	var js bytes.Buffer
+	if _, err := Compare(context.Background(), before, after, a.Kinds(), Options{}, NewJSON(&js)); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Changes   []Change `json:"changes"`
+		Summary   Summary  `json:"summary"`
+		Identical bool     `json:"identical"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, js.String())
+	}
+	if doc.Identical || len(doc.Changes) != 3 || doc.Changes[0].Fields[0].After != "jdoe@example.com" || doc.Summary.Adapter != "stub" {
+		t.Errorf("json: %s", js.String())
+	}
+
+	path := filepath.Join(t.TempDir(), "diff.xlsx")
+	x, err := NewXLSX(path, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if _, err := Compare(context.Background(), before, after, a.Kinds(), Options{}, x); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := strings.Join(f.GetSheetList(), ","); got != "sites,groups,people,phones,_summary" {
+		t.Errorf("sheets %s", got)
+	}
+	rows, _ := f.GetRows("people")
+	if len(rows) != 3 || rows[1][0] != "changed" || rows[1][4] != "jdoe@example.com" || rows[2][0] != "added" {
+		t.Fatalf("people sheet %v", rows)
+	}
+	cm, _ := f.GetComments("people")
+	var noted bool
+	for _, c := range cm {
+		if c.Cell == "E2" && strings.Contains(c.Paragraph[0].Text, "jdoe@old.example") {
+			noted = true
+		}
+	}
+	if !noted {
+		t.Errorf("changed cell E2 has no note with the old value: %+v", cm)
+	}
+	id, _ := f.GetCellStyle("people", "E2")
+	st, _ := f.GetStyle(id)
+	if len(st.Fill.Color) == 0 {
+		t.Error("changed cell not highlighted")
+	}
+}
+
+func TestAdapterDetection(t *testing.T) {
+	a := seed()
+	e := exportTo(t, a, export.CSV)
+	if got, err := Adapter(e, e, ""); err != nil || got != "stub" {
+		t.Errorf("Adapter = %q, %v", got, err)
+	}
+	if _, err := Adapter(e, e, "mxone"); err == nil {
+		t.Error("no error for a mismatching --adapter")
+	}
+	plain := t.TempDir()
+	if _, err := Adapter(plain, plain, ""); err == nil || !strings.Contains(err.Error(), "--adapter") {
+		t.Errorf("plain workbooks: %v", err)
+	}
+}

@@ -1,0 +1,237 @@
+// Package journal is a run's checkpoint: an append-only JSON-lines file of
+// operation transitions. The runner marks an operation in flight — durably,
+// fsynced — before its remote write and records the outcome after, so that
+// after a crash (kill -9 at any instant) resume knows exactly which
+// operations are done, which never started, and which must be read back
+// from the target because their outcome is unknown.
+//
+// Writes go through one goroutine that batches whatever is queued into one
+// write and one fsync (group commit): many concurrent operations share the
+// cost of a sync. Append queues an entry and returns; Sync queues one and
+// waits until it is on disk. Every entry ends up fsynced; only Sync waits.
+//
+// A crash can tear the last line. Open cuts a torn tail off before
+// appending, and Read/Replay ignore it.
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+// Entry is one transition of one operation. Records in it (Before) must be
+// redacted by the writer's caller with the kind's Redact: the journal never
+// holds a secret.
+type Entry struct {
+	Op        int            `json:"op"`
+	Status    batch.Status   `json:"status"`
+	Action    batch.OpAction `json:"action,omitempty"` // the op's planned action, for counts without the plan
+	Kind      string         `json:"kind,omitempty"`
+	Key       string         `json:"key,omitempty"`
+	Attempt   int            `json:"attempt,omitempty"`
+	TargetID  string         `json:"target_id,omitempty"`
+	Message   string         `json:"message,omitempty"`
+	BlockedBy *int           `json:"blocked_by,omitempty"`
+	Before    schemas.Record `json:"before,omitempty"`
+	At        time.Time      `json:"at"`
+}
+
+// Journal appends entries to one file. Safe for concurrent use.
+type Journal struct {
+	f     *os.File
+	queue chan request
+	done  chan struct{}
+	err   error // first write or sync error; read after done is closed
+}
+
+type request struct {
+	line []byte
+	ack  chan error // nil for Append
+}
+
+// ErrClosed is returned by Sync after Close.
+var ErrClosed = errors.New("journal is closed")
+
+// Open opens (creating it if needed) the journal at path for appending,
+// first cutting off a torn last line left by a crash.
+func Open(path string) (*Journal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening journal: %w", err)
+	}
+	end, err := completeLength(f)
+	if err == nil {
+		err = f.Truncate(end)
+	}
+	if err == nil {
+		_, err = f.Seek(end, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("repairing journal %s: %w", path, err)
+	}
+	j := &Journal{f: f, queue: make(chan request, 1024), done: make(chan struct{})}
+	go j.writer()
+	return j, nil
+}
+
+// completeLength returns the length of f up to and including its last
+// newline.
+func completeLength(f *os.File) (int64, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := info.Size()
+	buf := make([]byte, 64*1024)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
+}
+
+// Path returns the journal file's path.
+func (j *Journal) Path() string { return j.f.Name() }
+
+// Append queues e; it reaches the disk with the next group commit.
+func (j *Journal) Append(e Entry) {
+	j.send(e, nil)
+}
+
+// Sync queues e and waits until it (and everything queued before it) is
+// fsynced. It returns the journal's first write error, if any: a caller must
+// not proceed with a remote write it could not record.
+func (j *Journal) Sync(e Entry) error {
+	ack := make(chan error, 1)
+	if !j.send(e, ack) {
+		return ErrClosed
+	}
+	return <-ack
+}
+
+func (j *Journal) send(e Entry, ack chan error) (sent bool) {
+	if e.At.IsZero() {
+		e.At = time.Now().UTC()
+	}
+	line, err := json.Marshal(e)
+	if err != nil { // only for a Before holding a non-JSON value: a bug
+		panic(fmt.Sprintf("journal: encoding entry of op %d: %v", e.Op, err))
+	}
+	defer func() {
+		if recover() != nil { // queue closed by Close
+			sent = false
+		}
+	}()
+	j.queue <- request{line: append(line, '\n'), ack: ack}
+	return true
+}
+
+func (j *Journal) writer() {
+	defer close(j.done)
+	var batch []request
+	var buf []byte
+	for first := range j.queue {
+		batch = append(batch[:0], first)
+	drain:
+		for {
+			select {
+			case r, ok := <-j.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		buf = buf[:0]
+		for _, r := range batch {
+			buf = append(buf, r.line...)
+		}
+		if j.err == nil {
+			if _, err := j.f.Write(buf); err != nil {
+				j.err = fmt.Errorf("writing journal: %w", err)
+			} else if err := j.f.Sync(); err != nil {
+				j.err = fmt.Errorf("syncing journal: %w", err)
+			}
+		}
+		for _, r := range batch {
+			if r.ack != nil {
+				r.ack <- j.err
+			}
+		}
+	}
+}
+
+// Close writes what is queued, syncs and closes the file. Callers must not
+// Append or Sync concurrently with or after Close.
+func (j *Journal) Close() error {
+	close(j.queue)
+	<-j.done
+	return errors.Join(j.err, j.f.Close())
+}
+
+// Read returns every complete entry of the journal at path, in order. A
+// torn last line (a crash mid-write) is ignored; a damaged line elsewhere is
+// an error naming its line number. A missing file is an empty journal.
+func Read(path string) ([]Entry, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Entry
+	r := bufio.NewReaderSize(f, 64*1024)
+	for n := 1; ; n++ {
+		line, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			return out, nil // a partial last line is a torn write: ignore it
+		}
+		if err != nil {
+			return nil, err
+		}
+		var e Entry
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.UseNumber()
+		if derr := dec.Decode(&e); derr != nil {
+			if _, perr := r.Peek(1); perr == io.EOF {
+				return out, nil // damaged last line: a torn write too
+			}
+			return nil, fmt.Errorf("%s:%d: damaged journal entry: %v (the file was edited or the disk is failing)", path, n, derr)
+		}
+		out = append(out, e)
+	}
+}
+
+// Replay returns the last entry of every operation in the journal at path.
+func Replay(path string) (map[int]Entry, error) {
+	entries, err := Read(path)
+	if err != nil {
+		return nil, err
+	}
+	last := make(map[int]Entry, len(entries))
+	for _, e := range entries {
+		last[e.Op] = e
+	}
+	return last, nil
+}

@@ -1,0 +1,184 @@
+package run_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/stub"
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/batch/journal"
+	"github.com/pbxbatch/pbxbatch/batch/rundir"
+	"github.com/pbxbatch/pbxbatch/batch/run"
+)
+
+// The crash test re-executes this test binary as "apply" in a child
+// process (TestMain sees the environment variable) against the stub served
+// over loopback HTTP by the parent, so the target's state survives the
+// child being killed.
+const (
+	childEnv    = "PBXBATCH_RUN_CRASH_CHILD"
+	childURL    = "PBXBATCH_RUN_CRASH_URL"
+	childState  = "PBXBATCH_RUN_CRASH_STATE"
+	crashRunIDs = "run-id"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(crashChild())
+	}
+	os.Exit(m.Run())
+}
+
+func crashPlan() *builder { return rollout(5, 100, 2) }
+
+// crashChild applies crashPlan, resuming the run whose id is in the state
+// directory if there is one. Exit status: 0 done, 3 failures, 1 error.
+func crashChild() int {
+	ctx := context.Background()
+	state := os.Getenv(childState)
+	b := crashPlan()
+	conn, err := stub.New().Open(ctx, adapters.Target{URL: os.Getenv(childURL), Timeout: 10 * time.Second})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var d *rundir.Dir
+	var prior map[int]journal.Entry
+	if id, err := os.ReadFile(filepath.Join(state, crashRunIDs)); err == nil {
+		if d, err = rundir.Open(state, string(id)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if prior, err = journal.Replay(d.File(rundir.JournalFile)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	} else {
+		if d, err = rundir.Create(state, rundir.Meta{Adapter: "stub", Target: "crash", Input: "generated"}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		tmp := filepath.Join(state, crashRunIDs+".tmp")
+		if err := os.WriteFile(tmp, []byte(d.ID), 0o600); err != nil || os.Rename(tmp, filepath.Join(state, crashRunIDs)) != nil {
+			fmt.Fprintln(os.Stderr, "saving the run id failed")
+			return 1
+		}
+		if err := d.WritePlan(masked(b)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	defer d.Close()
+	j, err := journal.Open(d.File(rundir.JournalFile))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	out, runErr := run.Run(ctx, conn, b.p, b.kinds, run.Options{Concurrency: 6, Journal: j, Prior: prior})
+	if err := errors.Join(runErr, j.Close(), d.Finish(out.Counts, "", runErr)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if !out.Counts.Complete() {
+		fmt.Fprintf(os.Stderr, "counts %+v\n", out.Counts)
+		return 3
+	}
+	return 0
+}
+
+// masked is the plan as it is saved: secrets replaced by the mask.
+func masked(b *builder) *batch.Plan {
+	p := *b.p
+	p.Ops = nil
+	for _, op := range b.p.Ops {
+		c := *op
+		c.Record = b.kinds.Kind(op.Kind).Redact(op.Record)
+		p.Ops = append(p.Ops, &c)
+	}
+	return &p
+}
+
+func TestKill9AtRandomMomentsThenResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs subprocesses")
+	}
+	a := stub.New()
+	a.SetLatency(8 * time.Millisecond)
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	state := t.TempDir()
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 0))
+	t.Logf("seed %d", seed)
+
+	kills, finished := 0, false
+	for attempt := 0; attempt < 12 && !finished; attempt++ {
+		var stderr bytes.Buffer
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"=1", childURL+"="+srv.URL, childState+"="+state)
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		if kills < 5 {
+			select {
+			case err := <-exited:
+				finished = err == nil
+				if err != nil {
+					t.Fatalf("child failed before being killed: %v\n%s", err, stderr.String())
+				}
+			case <-time.After(time.Duration(50+rng.IntN(350)) * time.Millisecond):
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				<-exited
+				kills++
+			}
+			continue
+		}
+		if err := <-exited; err != nil {
+			t.Fatalf("resume %d: %v\n%s", attempt, err, stderr.String())
+		}
+		finished = true
+	}
+	if !finished {
+		t.Fatal("the run did not finish after the kills")
+	}
+	t.Logf("killed %d times", kills)
+
+	b := crashPlan()
+	st := a.Stats()
+	if st.DuplicateCreates != 0 || st.Creates != len(b.p.Ops) {
+		t.Fatalf("target saw %d creates (want %d) and %d duplicate creates (want 0)", st.Creates, len(b.p.Ops), st.DuplicateCreates)
+	}
+	clean := stub.New()
+	if _, err := run.Run(context.Background(), open(t, clean), b.p, b.kinds, run.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	equalStates(t, a, clean)
+
+	runs, err := rundir.List(state)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs %+v, %v; want exactly one run", runs, err)
+	}
+	if r := runs[0]; r.State != rundir.Succeeded || r.Counts.Created != len(b.p.Ops) || r.Resumes != kills {
+		t.Errorf("run %+v, want succeeded with every create counted after %d resumes", r, kills)
+	}
+	plan := readFile(t, filepath.Join(runs[0].Dir, rundir.PlanFile))
+	raw := readFile(t, filepath.Join(runs[0].Dir, rundir.JournalFile))
+	if strings.Contains(plan, "4321") || strings.Contains(raw, "4321") {
+		t.Error("a PIN reached the run directory")
+	}
+}

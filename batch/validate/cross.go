@@ -1,0 +1,232 @@
+package validate
+
+import (
+	"cmp"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strings"
+
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+// cross is layer 2: what must be checked across rows and sheets. It runs on
+// one goroutine, in row order, and keeps compact state per key: a 64-bit
+// hash and where the key was first seen (12 bytes of payload), so a
+// million keys cost tens of MiB, not the rows. Two different keys sharing
+// a 64-bit hash (odds about 1 in 10^7 at a million keys) would be reported
+// as a duplicate; the message shows both cells, so a user can tell.
+type cross struct {
+	set     *schemas.Set
+	seed    maphash.Seed
+	tables  []*table
+	keys    map[*schemas.Kind]map[uint64]pos
+	pending map[refID]*pendingRef // references to keys not seen (yet)
+	self    map[*schemas.Kind]map[uint64]*selfNode
+	only    *schemas.Kind // --kind: references to other kinds are not judged
+}
+
+// pos is a cell: table index, row, and cell index in the row.
+type pos struct {
+	table uint32
+	row   uint32
+	col   uint32
+}
+
+type refID struct {
+	kind *schemas.Kind
+	key  uint64
+}
+
+type pendingRef struct {
+	first  pos
+	field  string
+	target *schemas.Kind
+	text   string
+	count  int
+}
+
+// selfNode is one record of a kind that references its own kind (a
+// department's parent), for the own-ancestor check.
+type selfNode struct {
+	key       string
+	field     string
+	parent    uint64
+	hasParent bool
+	at        pos // the parent cell
+}
+
+func newCross(set *schemas.Set, only *schemas.Kind) *cross {
+	return &cross{
+		set: set, seed: maphash.MakeSeed(), only: only,
+		keys:    map[*schemas.Kind]map[uint64]pos{},
+		pending: map[refID]*pendingRef{},
+		self:    map[*schemas.Kind]map[uint64]*selfNode{},
+	}
+}
+
+func (x *cross) addTable(t *table) uint32 {
+	x.tables = append(x.tables, t)
+	return uint32(len(x.tables) - 1)
+}
+
+func (x *cross) origin(p pos) diag.Origin {
+	return x.tables[p.table].cellOrigin(int(p.row), int(p.col))
+}
+
+func (x *cross) hash(s string) uint64 { return maphash.String(x.seed, s) }
+
+// observe records one row's key and references, and reports a duplicate
+// key on the row.
+func (x *cross) observe(sp *spec, r *rowResult) {
+	k := sp.kind
+	row := uint32(r.row.Origin.Row)
+	if r.keyOK && len(sp.keyCols) > 0 {
+		key := k.KeyOf(r.row.Set)
+		h := x.hash(key)
+		keys := x.keys[k]
+		if keys == nil {
+			keys = map[uint64]pos{}
+			x.keys[k] = keys
+		}
+		first := sp.cols[sp.keyCols[0]]
+		if p, dup := keys[h]; dup {
+			o := first.origin
+			o.Row = int(row)
+			r.diags.Add(diag.Diagnostic{Severity: diag.Error, Origin: o, Field: first.field.Path, Code: "key.duplicate",
+				Message: fmt.Sprintf("%s %q is already at %s; each %s may appear once: remove one row or change its key", k.Name, key, x.origin(p), k.Name),
+				Value:   key})
+			r.bad = true
+		} else {
+			keys[h] = pos{sp.tableIdx, row, uint32(first.idx)}
+			delete(x.pending, refID{k, h})
+		}
+	}
+	for _, ref := range k.Refs {
+		ci, has := sp.byPath[ref.Field]
+		if !has {
+			continue
+		}
+		v, ok := r.row.Set.Get(ref.Field)
+		if !ok {
+			continue
+		}
+		target := x.set.Kind(ref.Kind)
+		if target.ReadOnly {
+			continue // a catalogue of the platform: never in a workbook, plan checks it
+		}
+		at := pos{sp.tableIdx, row, uint32(sp.cols[ci].idx)}
+		vals, many := v.([]any)
+		if !many {
+			vals = []any{v}
+		}
+		for _, item := range vals {
+			text := schemas.Text(item)
+			h := x.hash(text)
+			if target == k && r.keyOK && !many {
+				x.selfRef(k, r, ref.Field, h, at)
+			}
+			if _, found := x.keys[target][h]; found {
+				continue
+			}
+			id := refID{target, h}
+			if p := x.pending[id]; p != nil {
+				p.count++
+				continue
+			}
+			x.pending[id] = &pendingRef{first: at, field: ref.Field, target: target, text: text, count: 1}
+		}
+	}
+}
+
+func (x *cross) selfRef(k *schemas.Kind, r *rowResult, field string, parent uint64, at pos) {
+	nodes := x.self[k]
+	if nodes == nil {
+		nodes = map[uint64]*selfNode{}
+		x.self[k] = nodes
+	}
+	key := k.KeyOf(r.row.Set)
+	nodes[x.hash(key)] = &selfNode{key: key, field: field, parent: parent, hasParent: true, at: at}
+}
+
+// finish reports what only the end of the input can tell: references no
+// sheet satisfied, and records that are their own ancestors.
+func (x *cross) finish(out *diag.List) {
+	refs := make([]*pendingRef, 0, len(x.pending))
+	for id, p := range x.pending {
+		if x.only != nil && id.kind != x.only {
+			continue // the user validated one kind; other sheets were not read
+		}
+		refs = append(refs, p)
+	}
+	slices.SortFunc(refs, func(a, b *pendingRef) int { return cmpPos(a.first, b.first) })
+	for _, p := range refs {
+		target := p.target
+		more := ""
+		if p.count > 1 {
+			more = fmt.Sprintf(" (and %d more row(s) refer to it)", p.count-1)
+		}
+		out.Add(diag.Diagnostic{Severity: diag.Warning, Origin: x.origin(p.first), Field: p.field, Code: "ref.not_in_workbook",
+			Message: fmt.Sprintf("%s %q is in no sheet of this input%s; that is fine if the target already has it (plan checks), otherwise add it to the %s sheet or fix the name", target.Name, p.text, more, target.Plural),
+			Value:   p.text})
+	}
+	for k, nodes := range x.self {
+		x.cycles(k, nodes, out)
+	}
+}
+
+// cycles finds records whose parent chain comes back to themselves and
+// reports each record of each cycle at its parent cell, naming the chain.
+func (x *cross) cycles(k *schemas.Kind, nodes map[uint64]*selfNode, out *diag.List) {
+	ids := make([]uint64, 0, len(nodes))
+	for h := range nodes {
+		ids = append(ids, h)
+	}
+	slices.SortFunc(ids, func(a, b uint64) int { return cmpPos(nodes[a].at, nodes[b].at) })
+	state := map[uint64]int{} // 1 on the current walk, 2 done
+	for _, start := range ids {
+		var trail []uint64
+		h := start
+		for {
+			n := nodes[h]
+			if n == nil || state[h] == 2 {
+				break
+			}
+			if state[h] == 1 {
+				loop := trail[slices.Index(trail, h):]
+				x.reportCycle(k, nodes, loop, out)
+				break
+			}
+			state[h] = 1
+			trail = append(trail, h)
+			if !n.hasParent {
+				break
+			}
+			h = n.parent
+		}
+		for _, t := range trail {
+			state[t] = 2
+		}
+	}
+}
+
+func (x *cross) reportCycle(k *schemas.Kind, nodes map[uint64]*selfNode, loop []uint64, out *diag.List) {
+	var chain []string
+	for _, h := range loop {
+		n := nodes[h]
+		chain = append(chain, fmt.Sprintf("%s (row %d)", n.key, n.at.row))
+	}
+	chain = append(chain, nodes[loop[0]].key)
+	path := strings.Join(chain, " → ")
+	for _, h := range loop {
+		n := nodes[h]
+		out.Add(diag.Diagnostic{Severity: diag.Error, Origin: x.origin(n.at), Field: n.field, Code: "ref.cycle",
+			Message: fmt.Sprintf("%s %q is its own ancestor: %s; point one of these rows at a different parent (or leave it blank for a top-level %s)", k.Name, n.key, path, k.Name),
+			Value:   nodes[n.parent].key})
+	}
+}
+
+func cmpPos(a, b pos) int {
+	return cmp.Or(cmp.Compare(a.table, b.table), cmp.Compare(a.row, b.row), cmp.Compare(a.col, b.col))
+}

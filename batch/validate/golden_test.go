@@ -1,0 +1,118 @@
+package validate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/internal/sampledata"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/mxone/broken")
+
+const sampleDir = "../../testdata/mxone"
+
+func validateFile(t *testing.T, path string, opts Options) (*Result, int) {
+	t.Helper()
+	v, err := New(schemas.MustLoad("mxone"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitted := 0
+	res, err := v.File(context.Background(), path, func(batch.Row) error { emitted++; return nil })
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return res, emitted
+}
+
+func TestSampleRolloutIsValid(t *testing.T) {
+	cfg := sampledata.Default()
+	for _, in := range []string{"rollout.xlsx", "rollout-csv"} {
+		t.Run(in, func(t *testing.T) {
+			res, emitted := validateFile(t, filepath.Join(sampleDir, in), Options{})
+			if len(res.Diags) != 0 {
+				t.Errorf("the sample rollout should be clean:\n%s", dump(res.Diags))
+			}
+			if res.Kinds["user"] != cfg.Users || res.Kinds["extension"] != cfg.Extensions || res.Kinds["location"] != cfg.Locations {
+				t.Errorf("rows per kind %v, want %+v", res.Kinds, cfg)
+			}
+			if emitted != res.Rows {
+				t.Errorf("emitted %d of %d valid rows", emitted, res.Rows)
+			}
+		})
+	}
+}
+
+// The committed CSV twin is what the generator writes today (the xlsx
+// files embed zip timestamps, so they are checked by validating them).
+func TestSampleCSVIsUpToDate(t *testing.T) {
+	sheets, err := sampledata.New(sampledata.Default()).Sheets(schemas.MustLoad("mxone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := sampledata.WriteCSVDir(dir, sheets); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sheets {
+		got, _ := os.ReadFile(filepath.Join(dir, s.FileName()))
+		want, err := os.ReadFile(filepath.Join(sampleDir, "rollout-csv", s.FileName()))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s differs from the generator's output (%v); run go generate ./internal/sampledata", s.FileName(), err)
+		}
+	}
+}
+
+// Each broken workbook must produce exactly its golden diagnostics, and
+// those must include the codes the case exists for (so -update cannot
+// bless a validator that stopped noticing).
+func TestBrokenGoldens(t *testing.T) {
+	for _, c := range sampledata.Broken() {
+		t.Run(c.Name, func(t *testing.T) {
+			path := filepath.Join(sampleDir, "broken", c.File())
+			res, _ := validateFile(t, path, Options{Kind: c.Kind})
+			for i := range res.Diags {
+				res.Diags[i].File = filepath.Base(res.Diags[i].File)
+			}
+			got, err := json.MarshalIndent(orEmpty(res.Diags), "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			golden := filepath.Join(sampleDir, "broken", c.Name+".golden.json")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./batch/validate -run TestBrokenGoldens -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("diagnostics differ from %s:\n got %s\nwant %s", golden, got, want)
+			}
+			for _, code := range c.Want {
+				if !slices.ContainsFunc(res.Diags, func(d diag.Diagnostic) bool { return d.Code == code }) {
+					t.Errorf("case %s must report %s; got:\n%s", c.Name, code, dump(res.Diags))
+				}
+			}
+		})
+	}
+}
+
+func orEmpty(l diag.List) diag.List {
+	if l == nil {
+		return diag.List{}
+	}
+	return l
+}

@@ -1,0 +1,187 @@
+package validate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+// column is one header cell mapped to a field (or to the action column).
+type column struct {
+	idx    int // index into the row's cells
+	field  *schemas.Field
+	origin diag.Origin // the header cell; Row is replaced per data row
+	rule   *Rule
+	key    bool
+}
+
+// spec is how one table's columns map onto one kind, worked out once from
+// the header and shared read-only by the row validators.
+type spec struct {
+	kind      *schemas.Kind
+	table     *table
+	cols      []column // field columns, in header order
+	byPath    map[string]int
+	actionCol int // cell index of the action column, or -1
+	keyCols   []int
+	// lacking are required fields without a column: fatal for key fields,
+	// reported at the end of the table for others, and only when some row
+	// creates a record (a sheet of updates or deletes does not need them).
+	lacking  []*schemas.Field
+	zero     []*zeroColumn // leading-zero watch on "digits" columns
+	raw      any           // the decoded schema, to explain if/then conditions
+	tableIdx uint32        // the table's index in cross
+}
+
+// headerFor maps a table's header onto kind k. It reports every problem of
+// the header and returns ok=false when rows cannot be checked meaningfully
+// (a key column is missing).
+func headerFor(t *table, k *schemas.Kind, rules Rules, out *diag.List) (sp *spec, ok bool) {
+	sp = &spec{kind: k, table: t, byPath: map[string]int{}, actionCol: -1, raw: decodeRaw(k)}
+	seen := map[string]int{} // field path or "action" -> header index
+	ok = true
+	for i, h := range t.header {
+		name := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(h), "*"))
+		if name == "" || strings.HasPrefix(name, "#") {
+			continue // blank header or a "#notes" column the user keeps for themselves
+		}
+		o := t.cellOrigin(t.headerRow, i)
+		var f *schemas.Field
+		id := "action"
+		if !strings.EqualFold(name, "action") {
+			if f = findField(k, name); f == nil {
+				msg := fmt.Sprintf("column %q is not a field of %s", name, k.Name)
+				if near := nearestField(k, name); near != "" {
+					msg += fmt.Sprintf("; did you mean %q? Rename it", near)
+				} else {
+					msg += "; rename it"
+				}
+				msg += ", delete it, or start its header with # to keep it as a note"
+				out.Add(diag.Diagnostic{Severity: diag.Error, Origin: o, Code: "header.unknown_column", Message: msg, Value: h})
+				continue
+			}
+			id = f.Path
+		}
+		if first, dup := seen[id]; dup {
+			if strings.EqualFold(strings.TrimSpace(t.header[first]), strings.TrimSpace(h)) {
+				continue // the same header twice: the reader has said so already
+			}
+			out.Add(diag.Diagnostic{Severity: diag.Error, Origin: o, Field: fieldPath(f), Code: "header.duplicate_column",
+				Message: fmt.Sprintf("column %q appears twice: also at %s; keep one of them", id, t.cellOrigin(t.headerRow, first)), Value: h})
+			continue
+		}
+		seen[id] = i
+		if f == nil {
+			sp.actionCol = i
+			continue
+		}
+		c := column{idx: i, field: f, origin: o, key: slices.Contains(k.Key, f.Path)}
+		if r, ok := rules[ruleKey(k.Adapter, k.Name, f.Path)]; ok {
+			c.rule = &r
+		}
+		sp.byPath[f.Path] = len(sp.cols)
+		if c.key {
+			sp.keyCols = append(sp.keyCols, len(sp.cols))
+		}
+		if f.Text == "digits" && f.Type == "string" {
+			sp.zero = append(sp.zero, newZeroColumn(len(sp.cols)))
+		}
+		sp.cols = append(sp.cols, c)
+	}
+	for _, f := range k.Fields {
+		if _, has := sp.byPath[f.Path]; has || f.ReadOnly {
+			continue
+		}
+		isKey := slices.Contains(k.Key, f.Path)
+		if isKey {
+			out.Add(diag.Diagnostic{Severity: diag.Error, Origin: t.rowOrigin(t.headerRow), Field: f.Path, Code: "header.missing_column",
+				Message: fmt.Sprintf("the key column %q (%s) is missing; every %s row needs it, so no row of this sheet was checked; add the column", f.Path, f.Title, k.Name)})
+			ok = false
+			continue
+		}
+		if f.Required {
+			sp.lacking = append(sp.lacking, f)
+		}
+	}
+	// Keep key columns in key order, the order KeyOf uses.
+	slices.SortFunc(sp.keyCols, func(a, b int) int {
+		return slices.Index(k.Key, sp.cols[a].field.Path) - slices.Index(k.Key, sp.cols[b].field.Path)
+	})
+	return sp, ok
+}
+
+func fieldPath(f *schemas.Field) string {
+	if f == nil {
+		return ""
+	}
+	return f.Path
+}
+
+// findField matches a header to a field by dotted path or by title,
+// case-insensitively: templates show paths, people type titles.
+func findField(k *schemas.Kind, name string) *schemas.Field {
+	if f := k.Field(name); f != nil {
+		return f
+	}
+	for _, f := range k.Fields {
+		if strings.EqualFold(f.Path, name) {
+			return f
+		}
+	}
+	for _, f := range k.Fields {
+		if f.Title != "" && strings.EqualFold(f.Title, name) {
+			return f
+		}
+	}
+	return nil
+}
+
+// nearestField suggests the field a mistyped header probably meant.
+func nearestField(k *schemas.Kind, name string) string {
+	best, bestD := "", 4 // suggest only close matches
+	low := strings.ToLower(name)
+	for _, f := range k.Fields {
+		for _, cand := range []string{f.Path, f.Title} {
+			if d := editDistance(low, strings.ToLower(cand)); d < bestD {
+				best, bestD = f.Path, d
+			}
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// parseAction reads the action column: blank is upsert.
+func parseAction(s string) (batch.RowAction, bool) {
+	switch a := batch.RowAction(strings.ToLower(strings.TrimSpace(s))); a {
+	case "":
+		return batch.Upsert, true
+	case batch.Upsert, batch.CreateRow, batch.UpdateRow, batch.DeleteRow:
+		return a, true
+	}
+	return batch.Upsert, false
+}

@@ -1,0 +1,303 @@
+package validate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+// rowResult is layer 1's verdict on one row, handed to layer 2 in order.
+type rowResult struct {
+	row     batch.Row
+	diags   diag.List
+	blank   bool // every cell empty: skipped (the reader reports blank rows)
+	bad     bool // at least one error: not emitted
+	creates bool // action create or upsert
+	keyOK   bool // every key field converted cleanly
+}
+
+// check runs layer 1 on one row. It is called concurrently and only reads sp.
+func (sp *spec) check(wr workbook.Row) rowResult {
+	t, k := sp.table, sp.kind
+	res := rowResult{diags: wr.Diags}
+	if isBlank(wr.Cells) {
+		res.blank = true
+		return res
+	}
+	res.row = batch.Row{Kind: k.Name, Origin: t.rowOrigin(wr.Num), Set: schemas.Record{}, Cells: map[string]diag.Origin{}}
+	cellAt := func(c column) diag.Origin { o := c.origin; o.Row = wr.Num; return o }
+	add := func(c *column, sev diag.Severity, code, msg, value string) {
+		d := diag.Diagnostic{Severity: sev, Code: code, Message: msg, Value: value}
+		if c != nil {
+			d.Origin, d.Field = cellAt(*c), c.field.Path
+			d.Value = maskValue(c.field, value)
+		} else {
+			d.Origin = res.row.Origin
+		}
+		res.diags = append(res.diags, d)
+		if sev == diag.Error {
+			res.bad = true
+		}
+	}
+
+	action := batch.Upsert
+	if sp.actionCol >= 0 {
+		raw := cellText(wr.Cells, sp.actionCol)
+		a, ok := parseAction(raw)
+		if !ok {
+			o := t.cellOrigin(wr.Num, sp.actionCol)
+			res.diags = append(res.diags, diag.Diagnostic{Severity: diag.Error, Origin: o, Field: "action", Code: "schema.action",
+				Message: fmt.Sprintf("action %q is not one of upsert (the default when blank), create, update, delete", raw), Value: raw})
+			res.bad = true
+		}
+		action = a
+	}
+	res.row.Action = action
+	res.creates = action == batch.Upsert || action == batch.CreateRow
+
+	failed := map[string]bool{} // fields already reported: no schema message on top
+	for i := range sp.cols {
+		c := &sp.cols[i]
+		f := c.field
+		raw := cellText(wr.Cells, c.idx)
+		text := strings.TrimSpace(raw)
+		if text == "" || f.ReadOnly || (action == batch.DeleteRow && !c.key) {
+			continue // blank keeps the target's value; read-only columns come from exports
+		}
+		if text == batch.ClearToken {
+			if c.key || f.Required {
+				what := "part of the key of " + k.Name
+				if !c.key {
+					what = "required for every " + k.Name
+				}
+				add(c, diag.Error, "schema.clear_required", fmt.Sprintf("%s (%s) is %s and cannot be cleared; write a value, or leave the cell blank to keep the current one", f.Path, f.Title, what), raw)
+				failed[f.Path] = true
+				continue
+			}
+			res.row.Clear = append(res.row.Clear, f.Path)
+			res.row.Cells[f.Path] = cellAt(*c)
+			continue
+		}
+		val, finds := convertCell(f, text, sp.cellDate(wr, c.idx))
+		stop := false
+		for _, fd := range finds {
+			add(c, fd.sev, fd.code, fd.msg, raw)
+			stop = stop || fd.sev == diag.Error
+		}
+		if !stop && c.rule != nil {
+			var err error
+			if val, err = c.rule.Check(val); err != nil {
+				add(c, diag.Error, c.rule.Code, err.Error(), raw)
+				stop = true
+			}
+		}
+		if stop {
+			failed[f.Path] = true
+			continue
+		}
+		res.row.Set.Set(f.Path, val)
+		res.row.Cells[f.Path] = cellAt(*c)
+	}
+
+	res.keyOK = true
+	for _, ci := range sp.keyCols {
+		p := sp.cols[ci].field.Path
+		if failed[p] {
+			res.keyOK = false
+			continue
+		}
+		if _, ok := res.row.Set.Get(p); !ok {
+			res.keyOK = false
+			c := sp.cols[ci]
+			add(&c, diag.Error, "schema.required", fmt.Sprintf("%s (%s) is part of the key of %s and every row needs it; fill in the cell", p, c.field.Title, k.Name), "")
+			failed[p] = true
+		}
+	}
+	if action != batch.DeleteRow {
+		sp.schemaCheck(&res, failed, add)
+	}
+	return res
+}
+
+// schemaCheck validates the converted record with the kind's compiled
+// schema and maps each leaf error to its cell.
+//
+// Required fields: blank means "keep what the target has", so a field is
+// required only of rows that may create the record. That includes upsert,
+// the default, even though the planner will turn an upsert of an existing
+// record into an update: a rollout sheet is expected to be complete, and an
+// upsert row that silently works only when the record already exists is a
+// surprise at 2 a.m. Rows meant as partial changes say action=update.
+func (sp *spec) schemaCheck(res *rowResult, failed map[string]bool, add func(*column, diag.Severity, string, string, string)) {
+	err := sp.kind.Schema.Validate(map[string]any(res.row.Set))
+	if err == nil {
+		return
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		add(nil, diag.Error, "schema.invalid", "the row could not be checked against the schema: "+err.Error(), "")
+		return
+	}
+	seen := map[string]bool{}
+	for _, le := range leaves(ve) {
+		for _, m := range sp.explain(le) {
+			if failed[m.path] || !res.creates && m.code == "schema.required" && !slices.Contains(sp.kind.Key, m.path) {
+				continue
+			}
+			if id := m.path + "\x00" + m.code; !seen[id] {
+				seen[id] = true
+				if m.code == "schema.required" && slices.Contains(sp.lackingPaths(), m.path) {
+					res.bad = true // its missing column is reported once for the table
+					continue
+				}
+				ci, has := sp.byPath[m.path]
+				if !has {
+					add(nil, diag.Error, m.code, m.msg, "")
+					res.diags[len(res.diags)-1].Field = m.path
+					continue
+				}
+				c := sp.cols[ci]
+				raw := ""
+				if v, ok := res.row.Set.Get(m.path); ok {
+					raw = schemas.Text(v)
+				}
+				add(&c, diag.Error, m.code, m.msg, raw)
+			}
+		}
+	}
+}
+
+func (sp *spec) lackingPaths() []string {
+	out := make([]string, len(sp.lacking))
+	for i, f := range sp.lacking {
+		out[i] = f.Path
+	}
+	return out
+}
+
+// cellDate reports whether the reader flagged the cell as date-formatted:
+// an Excel serial (46024) in a digits column is then a date, not a number.
+func (sp *spec) cellDate(wr workbook.Row, idx int) bool {
+	if len(wr.Diags) == 0 {
+		return false
+	}
+	col := sp.table.cellOrigin(wr.Num, idx).Col
+	for _, d := range wr.Diags {
+		if d.Col == col && strings.Contains(d.Code, "date") {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	integerRE = regexp.MustCompile(`^[+-]?\d+(\.0+)?$`)
+	numberRE  = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$`)
+)
+
+// convertCell turns one non-blank cell into the field's type. Findings with
+// error severity mean the value must not be used.
+func convertCell(f *schemas.Field, text string, flaggedDate bool) (any, []finding) {
+	if f.Type == "array" {
+		var items []any
+		var finds []finding
+		for part := range strings.SplitSeq(text, ";") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			v, fs := convertScalar(f, f.Items, part, flaggedDate)
+			finds = append(finds, fs...)
+			items = append(items, v)
+		}
+		return items, finds
+	}
+	return convertScalar(f, f.Type, text, flaggedDate)
+}
+
+func convertScalar(f *schemas.Field, typ, s string, flaggedDate bool) (any, []finding) {
+	if numberLike(f) {
+		if flaggedDate {
+			return nil, []finding{{diag.Error, "read.date", shown(f, s) + " is a date in the workbook (the cell has a date format), but this column holds a number; format the column as Text and type the number again"}}
+		}
+		if fs := guardDamage(f, s); slices.ContainsFunc(fs, func(x finding) bool { return x.sev == diag.Error }) {
+			return nil, fs
+		} else if len(fs) > 0 {
+			v, more := convertType(f, typ, s)
+			return v, append(fs, more...)
+		}
+	}
+	return convertType(f, typ, s)
+}
+
+func convertType(f *schemas.Field, typ, s string) (any, []finding) {
+	bad := func(want string) (any, []finding) {
+		return nil, []finding{{diag.Error, "schema.type", fmt.Sprintf("%s is not %s", shown(f, s), want)}}
+	}
+	switch typ {
+	case "integer":
+		if !integerRE.MatchString(s) {
+			return bad("a whole number")
+		}
+		n := schemas.Normalize(json.Number(strings.TrimPrefix(s, "+"))).(json.Number)
+		if _, err := strconv.ParseInt(string(n), 10, 64); err != nil {
+			return bad("a whole number in range")
+		}
+		return n, nil
+	case "number":
+		if !numberRE.MatchString(s) {
+			return bad("a number")
+		}
+		fl, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsInf(fl, 0) {
+			return bad("a number in range")
+		}
+		return schemas.Normalize(json.Number(strings.TrimPrefix(s, "+"))), nil
+	case "boolean":
+		switch strings.ToLower(s) {
+		case "true", "yes", "y", "1":
+			return true, nil
+		case "false", "no", "n", "0":
+			return false, nil
+		}
+		return bad("true or false (yes/no, y/n and 1/0 work too)")
+	}
+	// Enums compare exactly in JSON Schema, but "SV" for "sv" is what a
+	// person types; take the schema's spelling when only the case differs.
+	if len(f.Enum) > 0 && !slices.Contains(f.Enum, s) {
+		for _, e := range f.Enum {
+			if strings.EqualFold(e, s) {
+				return e, nil
+			}
+		}
+	}
+	return s, nil
+}
+
+func cellText(cells []string, i int) string {
+	if i < len(cells) {
+		return cells[i]
+	}
+	return ""
+}
+
+func isBlank(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"golang.org/x/time/rate"
+
+	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/batch/plan"
+	"github.com/pbxbatch/pbxbatch/batch/validate"
+	"github.com/pbxbatch/pbxbatch/internal/config"
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+)
+
+func init() { commands = append(commands, newPlanCmd) }
+
+type planFlags struct {
+	target, out, format string
+	allowBlocked        bool
+}
+
+func newPlanCmd(g *globalOptions) *cobra.Command {
+	var f planFlags
+	cmd := &cobra.Command{
+		Use:   "plan --target NAME [--out plan.json] [--format text|json] INPUT",
+		Short: "Show what applying a workbook would change on a target, without changing anything",
+		Long: `plan validates INPUT exactly as validate does, reads the live state of every
+record the input touches or references from the target (reads only), and
+shows what apply would do, like terraform plan:
+
+  + create    ~ update (each field: before → after)    - delete
+  ! blocked (with the reason)    = no-op worth a note
+
+Blank cells keep the target's value; <clear> clears it. A reference must
+name a record that is in the input or already on the target, else the cell
+is an error. Operations are ordered by the references the schemas declare
+(deletes in reverse); references in a cycle are errors on every row
+involved. Secrets are never shown: a secret the row sets always counts as a
+change, since platforms never read them back.
+
+--out saves the plan (plan.json) for "pbxbatch apply PLAN": apply then does
+exactly what was shown, and refuses if any record it touches has changed on
+the target since (a stale plan), or if INPUT has changed (it reads the
+secrets from INPUT; plan.json never holds them). --format json prints the
+plan itself instead of the summary.
+
+A blocked row is an error: the plan is printed but not saved, and the exit
+status is 1, so that nothing is applied half-understood. Fix the rows, or
+add --allow-blocked to save a plan that leaves them out (apply reports them
+as blocked).
+
+The password comes from the target's password_env or password_file in the
+config file, never from the command line.
+
+EXIT STATUS
+  0  no changes: the target already matches INPUT
+  1  error: INPUT is not valid, the target could not be read, or rows are
+     blocked (with --allow-blocked: only when nothing else would change)
+  2  the plan has changes (saved to --out when given)`,
+		Example: `  pbxbatch plan --target lab rollout.xlsx
+  pbxbatch plan --target lab --out plan.json rollout.xlsx && pbxbatch apply --target lab plan.json
+  pbxbatch plan --target lab --format json users.csv | jq '.ops[] | select(.action=="blocked")'`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPlan(cmd.Context(), g, f, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.target, "target", "", "target name in the config file")
+	fl.StringVar(&f.out, "out", "", "save the plan to this file for apply")
+	fl.StringVar(&f.format, "format", "text", "output: text (summary) or json (the plan)")
+	fl.BoolVar(&f.allowBlocked, "allow-blocked", false, "save the plan even when rows are blocked (they are left out)")
+	return cmd
+}
+
+func runPlan(ctx context.Context, g *globalOptions, f planFlags, input string, stdout, stderr io.Writer) error {
+	if f.format != "text" && f.format != "json" {
+		return fmt.Errorf("--format %q: use text or json", f.format)
+	}
+	if f.target == "" {
+		return fmt.Errorf("name the target with --target (see %s)", g.config)
+	}
+	t, err := config.LoadTarget(g.config, f.target, stderr)
+	if err != nil {
+		return err
+	}
+	a, err := registry().Get(t.Adapter)
+	if err != nil {
+		return fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	abs, err := filepath.Abs(input)
+	if err != nil {
+		return err
+	}
+	// Hash before reading: if the input changes while it is read, the hash
+	// is of the older content and apply's secret check refuses the plan.
+	sum, err := plan.HashInput(abs)
+	if err != nil {
+		return fmt.Errorf("reading input: %w", err)
+	}
+
+	// Validate before connecting: a broken workbook is reported at once,
+	// without touching the network.
+	v, err := validate.New(a.Kinds(), validate.Options{})
+	if err != nil {
+		return err
+	}
+	var rows []batch.Row
+	res, err := v.File(ctx, abs, func(r batch.Row) error { rows = append(rows, r); return nil })
+	if err != nil {
+		return err
+	}
+	if !res.Valid() {
+		if err := writeDiagsText(stderr, res.Diags, res.Rows); err != nil {
+			return err
+		}
+		return withCode(exitError)
+	}
+
+	conn, err := a.Open(ctx, t)
+	if err != nil {
+		return fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.URL, err)
+	}
+	defer conn.Close()
+	opts := plan.Options{
+		Reads:       plan.Reads{Concurrency: t.Concurrency},
+		Target:      t.Name,
+		TargetURL:   t.URL,
+		Input:       abs,
+		InputSHA256: sum,
+	}
+	if t.Rate > 0 {
+		opts.Reads.Limiter = rate.NewLimiter(rate.Limit(t.Rate), max(1, int(math.Ceil(t.Rate))))
+	}
+	if c, ok := a.(adapters.Capabilities); ok {
+		opts.Capabilities = c
+	}
+	if l, ok := a.(adapters.Locker); ok {
+		opts.Locker = l
+	}
+	p, diags, err := plan.Build(ctx, conn, a.Kinds(), rows, opts)
+	if err != nil {
+		return err
+	}
+
+	// The planner settles references against the target, so the
+	// validator's "not in the workbook" warnings would only be noise now.
+	var notes diag.List
+	for _, d := range append(res.Diags, diags...) {
+		if d.Code != "ref.not_in_workbook" {
+			notes = append(notes, d)
+		}
+	}
+	notes.Sort()
+
+	if f.format == "json" {
+		b, err := plan.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if _, err := stdout.Write(b); err != nil {
+			return err
+		}
+	} else if err := plan.WriteText(stdout, p, plan.TextOptions{Color: planColor(stdout), Fields: g.verbose}); err != nil {
+		return err
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(stderr)
+		if err := writeDiagsText(stderr, notes, res.Rows); err != nil {
+			return err
+		}
+	}
+
+	total, _, _ := plan.Count(p)
+	blocked := total.Blocked > 0 || diags.HasErrors()
+	if blocked && !f.allowBlocked {
+		if f.out != "" {
+			fmt.Fprintf(stderr, "\n%d %s blocked: the plan was NOT saved to %s. Fix the rows above, or re-run with --allow-blocked to save a plan that leaves them out.\n",
+				total.Blocked, pluralWord(total.Blocked, "row is", "rows are"), f.out)
+		}
+		return withCode(exitError)
+	}
+	if f.out != "" {
+		if err := plan.Save(f.out, p); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "\nSaved the plan to %s. Apply exactly this with:\n  pbxbatch apply --target %s %s\n", f.out, t.Name, f.out)
+	}
+	switch {
+	case total.Changes() > 0:
+		return withCode(exitChanges)
+	case blocked:
+		return withCode(exitError)
+	}
+	return nil
+}
+
+// planColor reports whether w is a terminal that wants colour (NO_COLOR,
+// https://no-color.org, turns it off).
+func planColor(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" && !strings.EqualFold(os.Getenv("TERM"), "dumb")
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

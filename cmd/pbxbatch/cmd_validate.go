@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pbxbatch/pbxbatch/batch/validate"
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+func init() { commands = append(commands, newValidateCmd) }
+
+func newValidateCmd(g *globalOptions) *cobra.Command {
+	var adapter, kind, format string
+	cmd := &cobra.Command{
+		Use:   "validate --adapter NAME [--kind KIND] [--format text|json] INPUT",
+		Short: "Check a workbook (.xlsx, .csv or a directory of .csv) against an adapter's schemas",
+		Long: `validate reads INPUT (an .xlsx workbook with one sheet per kind, one .csv
+file, or a directory of .csv files named after kinds) and checks every row
+against the adapter's schemas: column names, types, enums, required fields,
+spreadsheet damage (lost + or leading 0, scientific notation, dates where
+numbers belong), domain rules (extension numbers, MAC addresses, e-mail),
+duplicate keys, references to names no sheet holds, and departments that are
+their own ancestors. Nothing is sent anywhere.
+
+Every problem is reported, not just the first, each with its cell
+(Users!D7, users.csv:7:D), field, a stable code and what to do. Text output
+groups messages by sheet in row order and ends with a summary line; JSON
+output is a list of objects with severity, file, sheet, row, column, field,
+code, message and value (secret values are masked).
+
+--kind names the kind of a single CSV file whose name does not say it, and
+restricts a workbook to that kind's sheet.
+
+EXIT STATUS
+  0  the input is valid (warnings allowed)
+  1  the input has errors, or could not be read`,
+		Example: `  pbxbatch validate --adapter mxone rollout.xlsx
+  pbxbatch validate --adapter mxone --kind user --format json export.csv`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q: use text or json", format)
+			}
+			set, err := loadAdapterSchemas(adapter)
+			if err != nil {
+				return err
+			}
+			v, err := validate.New(set, validate.Options{Kind: kind})
+			if err != nil {
+				return err
+			}
+			res, err := v.File(cmd.Context(), args[0], nil)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				err = writeDiagsJSON(out, res.Diags)
+			} else {
+				err = writeDiagsText(out, res.Diags, res.Rows)
+			}
+			if err != nil {
+				return err
+			}
+			if !res.Valid() {
+				return withCode(exitError)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&adapter, "adapter", "", "platform whose schemas apply ("+strings.Join(schemas.Adapters(), ", ")+")")
+	cmd.Flags().StringVar(&kind, "kind", "", "kind of a single CSV file, or the only kind to check")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// loadAdapterSchemas loads an adapter's embedded schemas, naming the known
+// adapters when the name is wrong or missing.
+func loadAdapterSchemas(adapter string) (*schemas.Set, error) {
+	known := strings.Join(schemas.Adapters(), ", ")
+	if adapter == "" {
+		return nil, fmt.Errorf("name the platform with --adapter (one of %s)", known)
+	}
+	for _, a := range schemas.Adapters() {
+		if a == adapter {
+			return schemas.Load(adapter)
+		}
+	}
+	return nil, fmt.Errorf("unknown adapter %q: use one of %s", adapter, known)
+}
+
+func writeDiagsJSON(w io.Writer, l diag.List) error {
+	if l == nil {
+		l = diag.List{} // "[]", not "null": scripts iterate it
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(l)
+}
+
+// writeDiagsText prints messages grouped by sheet (or CSV file), each group
+// in row order, then one summary line.
+func writeDiagsText(w io.Writer, l diag.List, rows int) error {
+	var b strings.Builder
+	group := "\x00"
+	for _, d := range l {
+		g := d.Sheet
+		if g == "" {
+			g = filepath.Base(d.File)
+		}
+		if g == "." || g == "" {
+			g = "input"
+		}
+		if g != group {
+			if group != "\x00" {
+				b.WriteString("\n")
+			}
+			group = g
+			b.WriteString(g + "\n")
+		}
+		where := d.Col + strconv.Itoa(d.Row)
+		switch {
+		case d.Row == 0:
+			where = "-"
+		case d.Col == "":
+			where = "row " + strconv.Itoa(d.Row)
+		}
+		fmt.Fprintf(&b, "  %-7s %-8s", where, d.Severity)
+		if d.Field != "" {
+			fmt.Fprintf(&b, " %s:", d.Field)
+		}
+		fmt.Fprintf(&b, " %s [%s]", d.Message, d.Code)
+		if d.Value != "" && !strings.Contains(d.Message, d.Value) {
+			fmt.Fprintf(&b, " (cell: %q)", d.Value)
+		}
+		b.WriteString("\n")
+	}
+	if len(l) > 0 {
+		b.WriteString("\n")
+	}
+	errs, warns := l.Count()
+	verdict := "valid"
+	if errs > 0 {
+		verdict = "NOT valid"
+	}
+	fmt.Fprintf(&b, "%s, %s in %s: %s\n", plural(errs, "error"), plural(warns, "warning"), plural(rows, "row"), verdict)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// plural renders "1 error", "1,204 rows".
+func plural(n int, word string) string {
+	if n != 1 {
+		word += "s"
+	}
+	return groupDigits(n) + " " + word
+}
+
+func groupDigits(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,3 @@
+package sampledata
+
+//go:generate go run ./gen -o ../../testdata/mxone

@@ -1,0 +1,170 @@
+package workbook
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/xuri/excelize/v2"
+)
+
+// openXLSX opens a workbook: every sheet with a header becomes a table.
+// Values are read formatted, as Excel shows them (a cell formatted 0000
+// reads "0042"), because that is what the user typed and checked.
+func (b *Book) openXLSX(path string, opts Options) error {
+	name := filepath.Base(path)
+	// The raw zip stays open beside excelize for the formula scans; reading
+	// its workbook part first also tells a damaged or foreign zip apart.
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return xlsxOpenError(name, opts, err)
+	}
+	b.zip = zr
+	parts, err := readSheetParts(&zr.Reader)
+	if err != nil {
+		return fmt.Errorf("%s is a zip archive but not an xlsx workbook (%v); save the workbook as .xlsx or export CSV", name, err)
+	}
+	f, err := excelize.OpenFile(path, excelize.Options{
+		UnzipSizeLimit:    opts.UnzipSizeLimit,
+		UnzipXMLSizeLimit: opts.UnzipXMLSizeLimit,
+		TmpDir:            opts.TmpDir,
+	})
+	if err != nil {
+		return xlsxOpenError(name, opts, err)
+	}
+	b.xlsx = f
+	for _, sheet := range f.GetSheetList() {
+		t := &Table{Name: sheet, File: path, Sheet: sheet, book: b, opts: opts}
+		if p, ok := parts[sheet]; ok {
+			t.Hidden = p.hidden
+			if p.file != nil {
+				if t.scan, err = scanSheet(p.file, opts.UnzipSizeLimit); err != nil {
+					return fmt.Errorf("%s, sheet %q: %w", name, sheet, err)
+				}
+			}
+		}
+		found, err := t.readXLSXHeader()
+		if err != nil {
+			return err
+		}
+		if !found {
+			continue // an empty sheet (Excel's default Sheet2, a notes tab) is no table
+		}
+		if t.Hidden {
+			b.Diags.Warnf(t.Origin(0, -1), "", "read.hidden_sheet",
+				"sheet %q is hidden but its rows are read like any other; unhide it (right-click a sheet tab › Unhide) to check them, or delete it", sheet)
+		}
+		if t.scan != nil {
+			for _, ref := range t.scan.merges {
+				o := diag.Origin{File: path, Sheet: sheet}
+				if c, r, ok := parseCellRef(strings.SplitN(ref, ":", 2)[0]); ok {
+					o.Row, o.Col = r, ColumnName(c-1)
+				}
+				b.Diags.Errorf(o, "", "read.merged_cells",
+					"cells %s are merged, so only the first holds a value; unmerge them (Home › Merge & Center) and fill in every cell", ref)
+			}
+		}
+		b.Tables = append(b.Tables, t)
+	}
+	return nil
+}
+
+func xlsxOpenError(name string, opts Options, err error) error {
+	var zipLimit bool
+	if err != nil {
+		zipLimit = strings.Contains(err.Error(), "unzip size exceeds")
+	}
+	switch {
+	case zipLimit:
+		return fmt.Errorf("%s unpacks to more than %s, the limit that guards against zip bombs; if the workbook is genuine, split it or export it as CSV", name, byteSize(opts.UnzipSizeLimit))
+	case errors.Is(err, excelize.ErrWorkbookFileFormat), errors.Is(err, excelize.ErrWorkbookPassword):
+		return fmt.Errorf("%s is not an xlsx workbook Excel 2007 or later can write (%v); save it as .xlsx or export CSV", name, err)
+	case errors.Is(err, zip.ErrFormat), errors.Is(err, zip.ErrAlgorithm), errors.Is(err, zip.ErrChecksum):
+		return fmt.Errorf("%s is not an xlsx workbook (the zip archive is damaged: %v); save it again as .xlsx or export CSV", name, err)
+	}
+	return fmt.Errorf("%s cannot be read as an xlsx workbook (%v); open it in Excel and save it again as .xlsx, or export CSV", name, err)
+}
+
+// readXLSXHeader finds the first non-blank row; false when the sheet is
+// empty.
+func (t *Table) readXLSXHeader() (bool, error) {
+	src, err := t.openXLSXSource()
+	if err != nil {
+		return false, err
+	}
+	defer src.close()
+	for {
+		raw, ok := src.next()
+		if !ok {
+			return false, src.err()
+		}
+		if !isBlank(raw.Cells) {
+			t.setHeader(raw)
+			return true, nil
+		}
+	}
+}
+
+type xlsxSource struct {
+	t    *Table
+	rows *excelize.Rows
+	n    int
+	e    error
+	done bool
+}
+
+func (t *Table) openXLSXSource() (*xlsxSource, error) {
+	rows, err := t.book.xlsx.Rows(t.Sheet)
+	if err != nil {
+		return nil, fmt.Errorf("%s, sheet %q cannot be read: %w", filepath.Base(t.File), t.Sheet, err)
+	}
+	return &xlsxSource{t: t, rows: rows}, nil
+}
+
+// next returns every physical row, blank ones included, so that n is the
+// row number Excel shows.
+func (s *xlsxSource) next() (rawRow, bool) {
+	if s.done {
+		return rawRow{}, false
+	}
+	if !s.rows.Next() {
+		s.done = true
+		if err := s.rows.Error(); err != nil {
+			s.e = s.wrap(err)
+		}
+		return rawRow{}, false
+	}
+	s.n++
+	cells, err := s.rows.Columns()
+	if err != nil {
+		s.done = true
+		s.e = s.wrap(err)
+		return rawRow{}, false
+	}
+	return rawRow{First: s.n, Last: s.n, Cells: cells}, true
+}
+
+func (s *xlsxSource) wrap(err error) error {
+	o := s.t.Origin(s.n, -1)
+	if errors.Is(err, excelize.ErrMaxRows) {
+		return fmt.Errorf("%s: the sheet has more than %d rows, Excel's limit; split it", o, MaxRows)
+	}
+	return fmt.Errorf("%s: the sheet cannot be read (%v); open the workbook in Excel and save it again", o, err)
+}
+
+func (s *xlsxSource) err() error { return s.e }
+
+func (s *xlsxSource) close() error {
+	if s.rows == nil {
+		return nil
+	}
+	err := s.rows.Close()
+	s.rows = nil
+	if err != nil && s.e == nil && !errors.Is(err, excelize.ErrMaxRows) {
+		return err
+	}
+	return nil
+}
