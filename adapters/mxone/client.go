@@ -3,6 +3,8 @@ package mxone
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -319,6 +321,14 @@ func (c *client) send(ctx context.Context, method, path string, q url.Values, bo
 // may have reached the server is Unknown: the runner must read back before
 // retrying, or a create could be repeated.
 func (c *client) transportError(ctx context.Context, method, path string, sent bool, err error) error {
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	if errors.As(err, &certErr) || errors.As(err, &unknownCA) || errors.As(err, &hostErr) {
+		// Not transient: retrying cannot make the certificate trusted.
+		return &adapters.Error{Class: adapters.Permanent, Err: stripURL(err), Message: fmt.Sprintf(
+			"%s %s: the server's TLS certificate is not trusted (%v); give the target its CA certificate, do not turn verification off", method, path, stripURL(err))}
+	}
 	class := adapters.Retryable
 	if sent && method != http.MethodGet {
 		class = adapters.Unknown
@@ -383,7 +393,14 @@ func classify(method, path string, status int, h http.Header, body []byte, now t
 		e.Class = adapters.Throttled
 		e.RetryAfter = retryAfter(h.Get("Retry-After"), now)
 	case status == http.StatusInternalServerError || status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
+		// A server error on a create may come after the record was stored
+		// (or from a gateway that gave up waiting): read back before
+		// retrying, or the retry may create a duplicate. PUT and DELETE are
+		// idempotent, so a plain retry is safe.
 		e.Class = adapters.Retryable
+		if method == http.MethodPost {
+			e.Class = adapters.Unknown
+		}
 	case status == http.StatusUnauthorized:
 		e.Class = adapters.Auth
 	case status == http.StatusNotFound:

@@ -36,7 +36,9 @@ func TestClassify(t *testing.T) {
 	}{
 		{"POST", 429, "3", nil, adapters.Throttled, 3 * time.Second, "Too Many Requests"},
 		{"GET", 503, now.Add(5 * time.Second).Format(http.TimeFormat), nil, adapters.Throttled, 5 * time.Second, ""},
-		{"POST", 500, "", env("NullPointerException"), adapters.Retryable, 0, "NullPointerException"},
+		{"POST", 500, "", env("NullPointerException"), adapters.Unknown, 0, "NullPointerException"},
+		{"PUT", 500, "", env("NullPointerException"), adapters.Retryable, 0, "NullPointerException"},
+		{"GET", 500, "", nil, adapters.Retryable, 0, ""},
 		{"PUT", 502, "", nil, adapters.Retryable, 0, ""},
 		{"PUT", 504, "", nil, adapters.Retryable, 0, ""},
 		{"POST", 400, "", env("location Stockholm already exists"), adapters.Conflict, 0, "already exists"},

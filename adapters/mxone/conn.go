@@ -3,6 +3,7 @@ package mxone
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sort"
 	"sync"
 
@@ -41,7 +42,7 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 	}
 	if err := c.login(ctx); err != nil {
 		c.close()
-		return nil, annotate(err, "connect to %s", t.URL)
+		return nil, annotate(err, "connect to %s", redactURL(t.URL))
 	}
 	return newConn(c), nil
 }
@@ -241,4 +242,13 @@ func (cn *Conn) lockUser(userID string) func() {
 		}
 		cn.userMu.Unlock()
 	}
+}
+
+// redactURL hides a password written into the URL's user info.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the target URL"
+	}
+	return u.Redacted()
 }

@@ -115,7 +115,14 @@ func (o departmentOps) list(ctx context.Context, fn func(schemas.Record) error) 
 // confirmed with a GET by id, and a miss re-lists, so "absent" is never
 // answered from a stale cache.
 func (cn *Conn) findDepartment(ctx context.Context, name string) (departmentItem, map[string]any, error) {
-	if id, n := cn.departments.lookup(name); n == 1 {
+	return cn.findDepartmentFresh(ctx, name, false)
+}
+
+// findDepartmentFresh with fresh skips the cached id: after a create, the
+// cache may hold another department of the same name, and only a new
+// listing shows both.
+func (cn *Conn) findDepartmentFresh(ctx context.Context, name string, fresh bool) (departmentItem, map[string]any, error) {
+	if id, n := cn.departments.lookup(name); n == 1 && !fresh {
 		it, raw, err := cn.getDepartment(ctx, id)
 		if err == nil && string(it.DepartmentName) == name {
 			return it, raw, nil
@@ -210,7 +217,7 @@ func (o departmentOps) create(ctx context.Context, r schemas.Record) (adapters.R
 	if err := o.cn.c.do(ctx, http.MethodPost, pathDepartments, nil, b, nil); err != nil {
 		return adapters.Result{}, err
 	}
-	it, _, err := o.cn.findDepartment(ctx, recString(r, "departmentName"))
+	it, _, err := o.cn.findDepartmentFresh(ctx, recString(r, "departmentName"), true)
 	if err != nil {
 		return adapters.Result{}, createdButUnread(err)
 	}

@@ -45,6 +45,9 @@ func ambiguous(kind, name string, n int) error {
 // not learn its id. The runner reads back by key before doing anything else,
 // so nothing is created twice.
 func createdButUnread(err error) error {
-	msg := err.Error()
-	return &adapters.Error{Class: adapters.Unknown, Message: "created, but reading it back failed: " + msg, Err: err}
+	class := adapters.Unknown
+	if adapters.ClassOf(err) == adapters.Permanent {
+		class = adapters.Permanent // e.g. an ambiguous name: reading back again cannot help
+	}
+	return &adapters.Error{Class: class, Message: "created, but reading it back failed: " + err.Error(), Err: err}
 }

@@ -2,11 +2,10 @@ package mxone_test
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
-	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -123,11 +122,19 @@ func TestConformanceOneBasedPages(t *testing.T) {
 }
 
 // TestConformanceWithFaults runs the suite through a retrying decorator,
-// as the runner does, against a simulator injecting every fault kind
-// (including writes applied but answered with a failure).
+// as the runner does, against a simulator injecting throttling anywhere and
+// 500s, timeouts and dropped connections on reads. Faults on writes are
+// left to TestRolloutWithFaultsCreatesOnce: after a write that may have
+// landed, no client can tell "duplicate" from "my earlier attempt landed",
+// which the suite's duplicate and missing-record checks would need.
 func TestConformanceWithFaults(t *testing.T) {
+	faults, err := simkit.ParseFaults("429,503,read/500,read/timeout,read/drop")
+	if err != nil {
+		t.Fatal(err)
+	}
 	o := sim.Options{}
-	o.FaultRate = 0.1
+	o.Faults = faults
+	o.FaultRate = 0.15
 	o.FaultSeed = 7
 	o.TimeoutHold = 2 * time.Second
 	o.RetryAfter = time.Millisecond
@@ -137,9 +144,12 @@ func TestConformanceWithFaults(t *testing.T) {
 	cfg.Paging = 0
 	cfg.Adapter = retryingAdapter{mxone.New()}
 	adaptertest.Run(t, cfg)
-	if d := ts.sim.Stats().TotalDuplicateCreates(); d != 0 {
-		t.Logf("duplicate creates seen by the simulator: %d (the suite's own duplicate checks count here)", d)
+	st := ts.sim.Stats()
+	if st.TotalFaults() == 0 {
+		t.Error("no fault was injected: the test proves nothing")
 	}
+	t.Logf("%d requests, %d faults injected, %d duplicate creates (the suite's own duplicate checks count here)",
+		st.TotalRequests(), st.TotalFaults(), st.TotalDuplicateCreates())
 }
 
 // retryingAdapter is a test stand-in for the runner's retry policy: retry
@@ -148,10 +158,14 @@ func TestConformanceWithFaults(t *testing.T) {
 type retryingAdapter struct{ *mxone.Adapter }
 
 func (a retryingAdapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, error) {
+	return a.open(ctx, t)
+}
+
+func (a retryingAdapter) open(ctx context.Context, t adapters.Target) (adapters.Conn, error) {
 	var err error
 	for range 20 {
 		var c adapters.Conn
-		if c, err = a.Adapter.Open(ctx, t); err == nil {
+		if c, err = mxone.New().Open(ctx, t); err == nil {
 			return retryingConn{c}, nil
 		}
 		if cl := adapters.ClassOf(err); cl == adapters.Auth || cl == adapters.Permanent {
@@ -206,9 +220,9 @@ func (c retryingConn) Apply(ctx context.Context, ch adapters.Change) (adapters.R
 		}
 		cl := adapters.ClassOf(err)
 		switch {
-		case cl == adapters.Throttled:
+		case cl == adapters.Throttled || cl == adapters.Retryable:
 			continue
-		case cl == adapters.Retryable || cl == adapters.Unknown:
+		case cl == adapters.Unknown:
 			maybeLanded = true
 			if ch.Action == adapters.Update {
 				continue
@@ -246,7 +260,84 @@ func sameAs(k *schemas.Kind, want, got schemas.Record) bool {
 
 func mustGet(r schemas.Record, p string) any { v, _ := r.Get(p); return v }
 
-var _ = errors.New
-var _ = http.MethodGet
-var _ = strings.Contains
-var _ sync.Mutex
+// TestTLSVerifiedByDefault: a self-signed simulator is refused unless the
+// target trusts its certificate, and the refusal is not worth retrying.
+func TestTLSVerifiedByDefault(t *testing.T) {
+	o := sim.Options{}
+	o.TLS = true
+	ts := startSim(t, o)
+	untrusted := ts.target
+	untrusted.HTTPClient = nil
+	_, err := mxone.New().Open(context.Background(), untrusted)
+	if adapters.ClassOf(err) != adapters.Permanent || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("Open against an untrusted certificate: %v, want a permanent 'not trusted' error", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ts.srv.CAPEM)
+	trusted := untrusted
+	trusted.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	c, err := mxone.New().Open(context.Background(), trusted)
+	if err != nil {
+		t.Fatalf("Open trusting the simulator's CA: %v", err)
+	}
+	defer c.Close()
+	if err := c.List(context.Background(), "location", func(schemas.Record) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSessionRenewal: an expired token is renewed with the refresh token
+// (not a fresh login) while the refresh token lives, and with a fresh login
+// after that.
+func TestSessionRenewal(t *testing.T) {
+	o := sim.Options{}
+	o.TokenLifetime = 10 * time.Minute
+	ts := startSim(t, o)
+	c := open(t, ts)
+	ctx := context.Background()
+	get := func() {
+		t.Helper()
+		if err := c.List(ctx, "location", func(schemas.Record) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get()
+	ts.expire(11 * time.Minute)
+	get()
+	st := ts.sim.Stats()
+	if st.Requests["POST /auth/refresh-token"] != 1 || st.Requests["POST /auth/login"] != 1 {
+		t.Fatalf("after one expiry: %d refreshes, %d logins; want 1 and 1", st.Requests["POST /auth/refresh-token"], st.Requests["POST /auth/login"])
+	}
+	ts.expire(30 * 24 * time.Hour) // past the refresh token's life too
+	get()
+	st = ts.sim.Stats()
+	if st.Requests["POST /auth/login"] != 2 {
+		t.Errorf("after the refresh token expired: %d logins, want 2", st.Requests["POST /auth/login"])
+	}
+}
+
+// TestAmbiguousDepartmentName: PM allows two departments of one name under
+// different parents; pbxbatch keys departments by name, so reads of that
+// name fail with a message that says what to do.
+func TestAmbiguousDepartmentName(t *testing.T) {
+	ts := startSim(t, sim.Options{})
+	c := open(t, ts)
+	ctx := context.Background()
+	for _, ch := range []adapters.Change{
+		{Kind: "location", Action: adapters.Create, Record: schemas.Record{"locationName": "L"}},
+		{Kind: "department", Action: adapters.Create, Record: schemas.Record{"departmentName": "A", "location": "L"}},
+		{Kind: "department", Action: adapters.Create, Record: schemas.Record{"departmentName": "B", "location": "L"}},
+		{Kind: "department", Action: adapters.Create, Record: schemas.Record{"departmentName": "Sales", "location": "L", "parentDepartment": "A"}},
+	} {
+		if _, err := c.Apply(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The second "Sales" is stored by PM, but cannot be told apart.
+	_, _ = c.Apply(ctx, adapters.Change{Kind: "department", Action: adapters.Create,
+		Record: schemas.Record{"departmentName": "Sales", "location": "L", "parentDepartment": "B"}})
+	_, err := c.Get(ctx, "department", schemas.Record{"departmentName": "Sales"})
+	if adapters.ClassOf(err) != adapters.Permanent || !strings.Contains(err.Error(), "rename all but one") {
+		t.Errorf("Get of an ambiguous department: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package sipx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -301,6 +302,17 @@ func managePhone(serial string) api.ManagePhone {
 
 func yes() *bool { b := true; return &b }
 
+// landed classifies a failure that follows a successful create in the same
+// Apply: the record exists, so a transient failure must not make the
+// runner repeat the create; Unknown makes it read the record back instead.
+func landed(err error) error {
+	var e *adapters.Error
+	if errors.As(err, &e) && (e.Class == adapters.Retryable || e.Class == adapters.Throttled) {
+		return &adapters.Error{Class: adapters.Unknown, Status: e.Status, Message: "the change was made, then: " + e.Message, Err: e}
+	}
+	return err
+}
+
 // groupSteps pairs the group additions and removals that take have to
 // want, one of each per request (the most a manage request carries). There
 // is always at least one step, so that the first request can carry the
@@ -428,9 +440,9 @@ func (c *Conn) addUser(ctx context.Context, r schemas.Record) error {
 	// versions ignore permissions on add: check both took.
 	live, err := c.user(ctx, name)
 	if err != nil {
-		return err
+		return landed(err)
 	}
-	return c.checkUserStuck(ctx, name, r, live)
+	return landed(c.checkUserStuck(ctx, name, r, live))
 }
 
 func (c *Conn) checkUserStuck(ctx context.Context, name string, want schemas.Record, live api.User) error {
@@ -540,7 +552,7 @@ func (c *Conn) applyPhone(ctx context.Context, act adapters.Action, r schemas.Re
 		if err := c.call(ctx, api.PhoneService, "AddPhone", in, nil, true); err != nil {
 			return err
 		}
-		return c.profiles(ctx, serial)
+		return landed(c.profiles(ctx, serial))
 	}
 	liveWire, err := c.phone(ctx, serial)
 	if err != nil {
@@ -613,5 +625,5 @@ func (c *Conn) applyLine(ctx context.Context, act adapters.Action, r schemas.Rec
 	if err := c.manage(ctx, m); err != nil {
 		return err
 	}
-	return c.profiles(ctx, serial)
+	return landed(c.profiles(ctx, serial))
 }

@@ -92,6 +92,14 @@ func diff(k *schemas.Kind, live schemas.Record, row batch.Row) (schemas.Record, 
 	if desired == nil {
 		desired = schemas.Record{}
 	}
+	// A secret the row does not set is left out: platforms keep a secret
+	// that an update does not mention, and the plan could not fill it back
+	// from the row (see FillSecrets).
+	for _, path := range k.SecretPaths() {
+		if _, set := row.Set.Get(path); !set {
+			desired.Delete(path)
+		}
+	}
 	var changes []batch.FieldChange
 	for _, c := range rowPaths(k, row) {
 		f := k.Field(c.path)

@@ -57,7 +57,7 @@ func (p *planner) resolve(e *entry, ref schemas.Ref, t *schemas.Kind, name strin
 		}
 	default:
 		if _, ok := p.state.lookup(t.Name, name); !ok {
-			p.block(e, at, ref.Field, CodeRefMissing, "%s %q (%s) is neither in the workbook nor on %s: add it to the %s sheet or fix the cell", t.Name, name, at, p.where(), t.Plural)
+			p.block(e, at, ref.Field, CodeRefMissing, "%s %q (%s) is neither in the workbook nor on %s: add a %s row for it, or fix the cell", t.Name, name, at, p.where(), t.Name)
 		}
 	}
 }

@@ -148,7 +148,7 @@ func Build(ctx context.Context, conn adapters.Conn, kinds *schemas.Set, rows []b
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	plan := &batch.Plan{
+	out := &batch.Plan{
 		Version:     Version,
 		Adapter:     kinds.Adapter,
 		Target:      opts.Target,
@@ -160,10 +160,10 @@ func Build(ctx context.Context, conn adapters.Conn, kinds *schemas.Set, rows []b
 	}
 	for i, e := range p.entries {
 		p.finish(e)
-		plan.Ops[i] = e.op
+		out.Ops[i] = e.op
 	}
 	p.diags.Sort()
-	return plan, p.diags, nil
+	return out, p.diags, nil
 }
 
 // index gives every row its kind, key and op, in the plan's order: kinds in

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -674,6 +675,18 @@ func TestCheckStale(t *testing.T) {
 	if err != nil || len(drift) != 0 {
 		t.Fatalf("fresh plan: %v %v", drift, err)
 	}
+	// The same from a saved plan (numbers and lists as JSON gives them).
+	path := filepath.Join(t.TempDir(), "plan.json")
+	if err := Save(path, p); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drift, err = CheckStale(context.Background(), f.conn, loaded); err != nil || len(drift) != 0 {
+		t.Fatalf("fresh saved plan: %v %v", drift, err)
+	}
 
 	f.put("group", rec{"groupName": "Sales", "site": "HQ", "description": "edited by hand"}) // update target moved
 	f.put("site", rec{"siteName": "Branch"})                                                 // create target appeared
@@ -708,5 +721,97 @@ func TestCheckStaleDeleted(t *testing.T) {
 	if err != nil || len(drift) != 1 || drift[0].Was != true || drift[0].Now != false ||
 		drift[0].String() != `phone "1009 / HQ" (Phones!2) was deleted from the target since the plan was made` {
 		t.Fatalf("drift = %+v, %v", drift, err)
+	}
+}
+
+// revealing is a target that, unlike most, reads secrets back.
+type revealing struct{ adapters.Conn }
+
+func (c revealing) Get(ctx context.Context, kind string, key schemas.Record) (schemas.Record, error) {
+	r, err := c.Conn.Get(ctx, kind, key)
+	if err == nil && kind == "person" {
+		r.Set("pin", "1234")
+	}
+	return r, err
+}
+
+func TestSecretReadBack(t *testing.T) {
+	f := newFixture(t)
+	f.put("person", rec{"userId": "same"})
+	f.put("person", rec{"userId": "other"})
+	f.row("person", 2, batch.Upsert, rec{"userId": "same", "pin": "1234"})
+	f.row("person", 3, batch.Upsert, rec{"userId": "other", "email": "o@x"})
+	f.conn = revealing{f.conn}
+	p, _ := f.build(Options{})
+	if op := opOf(t, p, "person", "same"); op.Action != batch.OpNoop {
+		t.Errorf("an unchanged secret the target returns is no change: %s %+v", op.Action, op.Changes)
+	}
+	other := opOf(t, p, "person", "other")
+	if _, has := other.Record.Get("pin"); has || other.Before.String("pin") != schemas.Mask {
+		t.Errorf("record %v, before %v", other.Record, other.Before)
+	}
+	if b, _ := Marshal(p); bytes.Contains(b, []byte("1234")) {
+		t.Errorf("plan holds the secret read back:\n%s", b)
+	}
+}
+
+func TestHashInputDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "users.csv"), []byte("userId\nu1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sites.csv"), []byte("siteName\nHQ\n"), 0o644)
+	h1, err := HashInput(dir)
+	if err != nil || len(h1) != 64 {
+		t.Fatalf("%q %v", h1, err)
+	}
+	os.WriteFile(filepath.Join(dir, ".~lock.users.csv#"), []byte("editor lock"), 0o644)
+	if h2, _ := HashInput(dir); h2 != h1 {
+		t.Error("a hidden file changed the hash")
+	}
+	os.WriteFile(filepath.Join(dir, "users.csv"), []byte("userId\nu2\n"), 0o644)
+	if h3, _ := HashInput(dir); h3 == h1 {
+		t.Error("an edited file did not change the hash")
+	}
+	if _, err := HashInput(filepath.Join(dir, "missing.xlsx")); err == nil {
+		t.Error("no error for a missing input")
+	}
+}
+
+func TestSameValue(t *testing.T) {
+	num := json.Number("5")
+	for _, c := range []struct {
+		a, b any
+		want bool
+	}{
+		{num, "5", true}, {json.Number("5.0"), num, true}, {true, "true", true}, {"a", "A", false},
+		{[]any{"a", "b"}, []any{"a", "b"}, true}, {[]any{"a", "b"}, []any{"b", "a"}, false}, {[]any{"a;b"}, "a;b", false},
+		{map[string]any{"x": "1"}, "1", false}, {nil, "", true},
+	} {
+		if got := same(c.a, c.b, nil); got != c.want {
+			t.Errorf("same(%#v, %#v) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+func TestUnknownKindAndAction(t *testing.T) {
+	f := newFixture(t)
+	f.rows = append(f.rows, batch.Row{Kind: "fax", Origin: diag.Origin{Sheet: "Faxes", Row: 2}, Set: rec{"n": "1"}})
+	f.row("site", 2, "replace", rec{"siteName": "HQ"})
+	p, diags := f.build(Options{})
+	if len(p.Ops) != 1 || p.Ops[0].Action != batch.OpBlocked || !strings.Contains(p.Ops[0].Reason, `unknown action "replace"`) {
+		t.Fatalf("ops = %+v", p.Ops)
+	}
+	if d := diagWith(diags, CodeKind); len(d) != 1 || !strings.Contains(d[0].Message, `"fax" is not a kind of stub`) {
+		t.Fatalf("diags = %v", diags)
+	}
+}
+
+func TestCancelled(t *testing.T) {
+	f := newFixture(t)
+	f.row("site", 2, batch.Upsert, rec{"siteName": "HQ"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := Build(ctx, f.conn, f.a.Kinds(), f.rows, Options{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -1,15 +1,18 @@
 package run_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,8 +22,8 @@ import (
 	"github.com/pbxbatch/pbxbatch/adapters/stub"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
-	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/batch/run"
+	"github.com/pbxbatch/pbxbatch/batch/rundir"
 )
 
 // The crash test re-executes this test binary as "apply" in a child
@@ -41,7 +44,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func crashPlan() *builder { return rollout(5, 100, 2) }
+func crashPlan() *builder { return rollout(5, 150, 2) }
 
 // crashChild applies crashPlan, resuming the run whose id is in the state
 // directory if there is one. Exit status: 0 done, 3 failures, 1 error.
@@ -70,23 +73,24 @@ func crashChild() int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		if err := d.WritePlan(masked(b)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		tmp := filepath.Join(state, crashRunIDs+".tmp")
 		if err := os.WriteFile(tmp, []byte(d.ID), 0o600); err != nil || os.Rename(tmp, filepath.Join(state, crashRunIDs)) != nil {
 			fmt.Fprintln(os.Stderr, "saving the run id failed")
 			return 1
 		}
-		if err := d.WritePlan(masked(b)); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
 	}
+	fmt.Println("ready") // the parent's kill timer starts now
 	defer d.Close()
 	j, err := journal.Open(d.File(rundir.JournalFile))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	out, runErr := run.Run(ctx, conn, b.p, b.kinds, run.Options{Concurrency: 6, Journal: j, Prior: prior})
+	out, runErr := run.Run(ctx, conn, b.p, b.kinds, run.Options{Concurrency: 4, Journal: j, Prior: prior})
 	if err := errors.Join(runErr, j.Close(), d.Finish(out.Counts, "", runErr)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -115,7 +119,7 @@ func TestKill9AtRandomMomentsThenResume(t *testing.T) {
 		t.Skip("runs subprocesses")
 	}
 	a := stub.New()
-	a.SetLatency(8 * time.Millisecond)
+	a.SetLatency(10 * time.Millisecond)
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	state := t.TempDir()
@@ -129,12 +133,28 @@ func TestKill9AtRandomMomentsThenResume(t *testing.T) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childEnv+"=1", childURL+"="+srv.URL, childState+"="+state)
 		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		ready := make(chan struct{})
 		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		go func() {
+			if line, _ := bufio.NewReader(stdout).ReadString('\n'); line == "ready\n" {
+				close(ready)
+			}
+			_, _ = io.Copy(io.Discard, stdout)
+			exited <- cmd.Wait()
+		}()
 		if kills < 5 {
+			select {
+			case <-ready:
+			case err := <-exited:
+				t.Fatalf("child failed before starting: %v\n%s", err, stderr.String())
+			}
 			select {
 			case err := <-exited:
 				finished = err == nil
@@ -169,16 +189,45 @@ func TestKill9AtRandomMomentsThenResume(t *testing.T) {
 	}
 	equalStates(t, a, clean)
 
-	runs, err := rundir.List(state)
-	if err != nil || len(runs) != 1 {
-		t.Fatalf("runs %+v, %v; want exactly one run", runs, err)
+	id, err := os.ReadFile(filepath.Join(state, crashRunIDs))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r := runs[0]; r.State != rundir.Succeeded || r.Counts.Created != len(b.p.Ops) || r.Resumes != kills {
-		t.Errorf("run %+v, want succeeded with every create counted after %d resumes", r, kills)
+	runs, err := rundir.List(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		// A child killed between creating its run and saving the id leaves
+		// a run that never sent anything.
+		if r.ID != string(id) && (r.Counts.Created != 0 || r.Counts.InFlight != 0) {
+			t.Errorf("stray run %+v", r)
+		}
+	}
+	runs = slices.DeleteFunc(runs, func(r rundir.Info) bool { return r.ID != string(id) })
+	if len(runs) != 1 {
+		t.Fatalf("run %s missing from %+v", id, runs)
+	}
+	if r := runs[0]; r.State != rundir.Succeeded || r.Counts.Created != len(b.p.Ops) || r.Resumes < 1 || r.Resumes > kills {
+		t.Errorf("run %+v, want succeeded with every create counted, resumed 1 to %d times", r, kills)
+	}
+	entries, err := journal.Read(filepath.Join(runs[0].Dir, rundir.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBack := 0
+	for _, e := range entries {
+		if strings.Contains(e.Message, "read back") {
+			readBack++
+		}
+	}
+	t.Logf("%d creates that landed while their process died were confirmed by reading back", readBack)
+	if kills >= 3 && readBack == 0 {
+		t.Error("no kill caught a write in flight: the test did not exercise the unknown outcome")
 	}
 	plan := readFile(t, filepath.Join(runs[0].Dir, rundir.PlanFile))
 	raw := readFile(t, filepath.Join(runs[0].Dir, rundir.JournalFile))
-	if strings.Contains(plan, "4321") || strings.Contains(raw, "4321") {
+	if strings.Contains(plan, `"4321"`) || strings.Contains(raw, `"4321"`) {
 		t.Error("a PIN reached the run directory")
 	}
 }

@@ -99,15 +99,18 @@ func (x *execution) loop(ctx, callCtx context.Context) completion {
 		if x.tries >= r.opts.MaxAttempts {
 			return x.fail(fmt.Sprintf("gave up after %d attempts: %v", x.tries, x.lastErr))
 		}
-		if err := r.pacer.Wait(ctx); err != nil {
-			return x.interrupted()
-		}
+		// The in-flight mark goes to disk before the token wait, so the
+		// fsync overlaps the pacing instead of adding to every call. A mark
+		// for a call that then never goes out costs resume one read-back.
 		if r.opts.Journal != nil {
 			mark := journal.Entry{Op: x.i, Status: batch.StatusInFlight, Action: x.op.Action, Kind: x.op.Kind, Key: x.op.Key, Attempt: x.res.Attempts + 1}
 			if err := r.opts.Journal.Sync(mark); err != nil {
 				// Never write what could not be recorded.
 				return completion{op: x.i, res: x.pending(), fatal: StopJournal, err: fmt.Errorf("journal: %w", err)}
 			}
+		}
+		if err := r.pacer.Wait(ctx); err != nil {
+			return x.interrupted()
 		}
 		x.res.Attempts++
 		x.calls++

@@ -89,39 +89,55 @@ func NewID(now time.Time) string {
 func Root(stateDir string) string { return filepath.Join(stateDir, "runs") }
 
 // Create makes a new run directory under stateDir, locks it and writes
-// meta.json from m (ID, Started, State and PID are filled in).
+// meta.json from m (ID, Started, State and PID are filled in). The
+// directory appears under its id only once it holds its meta and lock, so a
+// crash during Create leaves no half-made run behind in List.
 func Create(stateDir string, m Meta) (*Dir, error) {
 	root := Root(stateDir)
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("creating state directory: %w", err)
 	}
-	now := time.Now().UTC()
-	var id, path string
-	for {
-		id = NewID(now)
-		path = filepath.Join(root, id)
-		err := os.Mkdir(path, 0o700)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("creating run directory: %w", err)
-		}
+	tmp, err := os.MkdirTemp(root, ".creating-")
+	if err != nil {
+		return nil, fmt.Errorf("creating run directory: %w", err)
 	}
-	d := &Dir{ID: id, Path: path}
+	now := time.Now().UTC()
+	d := &Dir{ID: NewID(now), Path: tmp}
 	if err := d.acquire(); err != nil {
+		os.RemoveAll(tmp)
 		return nil, err
 	}
-	m.ID, m.State, m.PID = id, Running, os.Getpid()
+	m.ID, m.State, m.PID = d.ID, Running, os.Getpid()
 	if m.Started.IsZero() {
 		m.Started = now
 	}
 	d.meta = m
 	if err := d.writeMeta(); err != nil {
 		d.Close()
+		os.RemoveAll(tmp)
 		return nil, err
 	}
-	return d, nil
+	// The lock is on the file, so it stays held across the rename.
+	for {
+		path := filepath.Join(root, d.ID)
+		err := os.Rename(tmp, path)
+		if err == nil {
+			d.Path = path
+			return d, nil
+		}
+		if _, serr := os.Stat(path); serr != nil { // not an id collision
+			d.Close()
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("creating run directory: %w", err)
+		}
+		d.ID = NewID(now)
+		d.meta.ID = d.ID
+		if err := d.writeMeta(); err != nil {
+			d.Close()
+			os.RemoveAll(tmp)
+			return nil, err
+		}
+	}
 }
 
 // Open locks an existing run for resuming it; it fails, naming the process,

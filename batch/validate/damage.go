@@ -37,6 +37,14 @@ func numberLike(f *schemas.Field) bool {
 func guardDamage(f *schemas.Field, s string) []finding {
 	var out []finding
 	s = strings.TrimSpace(s)
+	if plainNumber(s) {
+		// Digits with at most a leading +: no date, exponent or tail to
+		// look for, and the common case, so skip the expressions.
+		if f.Text == "phone" && lostPlus(s) {
+			return []finding{lostPlusFinding(f, s)}
+		}
+		return nil
+	}
 	q := shown(f, s)
 	switch {
 	case isoDateRE.MatchString(s) || localDateRE.MatchString(s):
@@ -53,11 +61,17 @@ func guardDamage(f *schemas.Field, s string) []finding {
 		return append(out, finding{diag.Error, "read.float_tail",
 			q + " has a decimal tail that Excel added to a number; write " + shown(f, m[1]) + " (format the column as Text so it stays that way)"})
 	}
-	if f.Text == "phone" && lostPlus(s) {
-		out = append(out, finding{diag.Warning, "read.lost_plus",
-			q + " looks like an international (E.164) number that lost its leading +; if it is, write +" + strings.Trim(shown(f, s), `"`) + " (format the column as Text so Excel keeps the +)"})
-	}
 	return out
+}
+
+func lostPlusFinding(f *schemas.Field, s string) finding {
+	return finding{diag.Warning, "read.lost_plus",
+		shown(f, s) + " looks like an international (E.164) number that lost its leading +; if it is, write +" + strings.Trim(shown(f, s), `"`) + " (format the column as Text so Excel keeps the +)"}
+}
+
+// plainNumber: digits, optionally after one leading "+".
+func plainNumber(s string) bool {
+	return allDigits(strings.TrimPrefix(s, "+"))
 }
 
 // lostPlus: an E.164 number without its "+" is 11 to 15 digits starting

@@ -36,7 +36,7 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 		res.blank = true
 		return res
 	}
-	res.row = batch.Row{Kind: k.Name, Origin: t.rowOrigin(wr.Num), Set: schemas.Record{}, Cells: map[string]diag.Origin{}}
+	res.row = batch.Row{Kind: k.Name, Origin: t.rowOrigin(wr.Num), Set: make(schemas.Record, len(sp.cols)), Cells: make(map[string]diag.Origin, len(sp.cols))}
 	cellAt := func(c column) diag.Origin { o := c.origin; o.Row = wr.Num; return o }
 	add := func(c *column, sev diag.Severity, code, msg, value string) {
 		d := diag.Diagnostic{Severity: sev, Code: code, Message: msg, Value: value}

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/mxone"
+	"github.com/pbxbatch/pbxbatch/adapters/sipx"
 )
 
 // registry builds the adapter registry explicitly (no init() side effects).
@@ -10,5 +11,6 @@ import (
 func registry() *adapters.Registry {
 	return adapters.NewRegistry(
 		mxone.New(),
+		sipx.New(),
 	)
 }

@@ -4,21 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	"golang.org/x/time/rate"
 
-	"github.com/pbxbatch/pbxbatch/adapters"
-	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/plan"
-	"github.com/pbxbatch/pbxbatch/batch/validate"
-	"github.com/pbxbatch/pbxbatch/internal/config"
-	"github.com/pbxbatch/pbxbatch/internal/diag"
 )
 
 func init() { commands = append(commands, newPlanCmd) }
@@ -82,85 +74,35 @@ EXIT STATUS
 	return cmd
 }
 
-func runPlan(ctx context.Context, g *globalOptions, f planFlags, input string, stdout, stderr io.Writer) error {
+func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, stdout, stderr io.Writer) error {
 	if f.format != "text" && f.format != "json" {
 		return fmt.Errorf("--format %q: use text or json", f.format)
 	}
-	if f.target == "" {
-		return fmt.Errorf("name the target with --target (see %s)", g.config)
-	}
-	t, err := config.LoadTarget(g.config, f.target, stderr)
+	t, err := loadTarget(g, f.target, stderr)
 	if err != nil {
 		return err
 	}
-	a, err := registry().Get(t.Adapter)
-	if err != nil {
-		return fmt.Errorf("target %s: %w", t.Name, err)
-	}
-	abs, err := filepath.Abs(input)
-	if err != nil {
-		return err
-	}
-	// Hash before reading: if the input changes while it is read, the hash
-	// is of the older content and apply's secret check refuses the plan.
-	sum, err := plan.HashInput(abs)
-	if err != nil {
-		return fmt.Errorf("reading input: %w", err)
-	}
-
 	// Validate before connecting: a broken workbook is reported at once,
 	// without touching the network.
-	v, err := validate.New(a.Kinds(), validate.Options{})
+	in, err := readInput(ctx, t, path)
 	if err != nil {
 		return err
 	}
-	var rows []batch.Row
-	res, err := v.File(ctx, abs, func(r batch.Row) error { rows = append(rows, r); return nil })
-	if err != nil {
-		return err
-	}
-	if !res.Valid() {
-		if err := writeDiagsText(stderr, res.Diags, res.Rows); err != nil {
+	if in.diags.HasErrors() {
+		if err := writeDiagsText(stderr, in.diags, in.nRows); err != nil {
 			return err
 		}
 		return withCode(exitError)
 	}
-
-	conn, err := a.Open(ctx, t)
-	if err != nil {
-		return fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.URL, err)
-	}
-	defer conn.Close()
-	opts := plan.Options{
-		Reads:       plan.Reads{Concurrency: t.Concurrency},
-		Target:      t.Name,
-		TargetURL:   t.URL,
-		Input:       abs,
-		InputSHA256: sum,
-	}
-	if t.Rate > 0 {
-		opts.Reads.Limiter = rate.NewLimiter(rate.Limit(t.Rate), max(1, int(math.Ceil(t.Rate))))
-	}
-	if c, ok := a.(adapters.Capabilities); ok {
-		opts.Capabilities = c
-	}
-	if l, ok := a.(adapters.Locker); ok {
-		opts.Locker = l
-	}
-	p, diags, err := plan.Build(ctx, conn, a.Kinds(), rows, opts)
+	conn, err := t.open(ctx)
 	if err != nil {
 		return err
 	}
-
-	// The planner settles references against the target, so the
-	// validator's "not in the workbook" warnings would only be noise now.
-	var notes diag.List
-	for _, d := range append(res.Diags, diags...) {
-		if d.Code != "ref.not_in_workbook" {
-			notes = append(notes, d)
-		}
+	defer conn.Close()
+	p, diags, err := plan.Build(ctx, conn, t.adapter.Kinds(), in.rows, t.planOptions(in))
+	if err != nil {
+		return err
 	}
-	notes.Sort()
 
 	if f.format == "json" {
 		b, err := plan.Marshal(p)
@@ -173,12 +115,7 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, input string, s
 	} else if err := plan.WriteText(stdout, p, plan.TextOptions{Color: planColor(stdout), Fields: g.verbose}); err != nil {
 		return err
 	}
-	if len(notes) > 0 {
-		fmt.Fprintln(stderr)
-		if err := writeDiagsText(stderr, notes, res.Rows); err != nil {
-			return err
-		}
-	}
+	writeNotes(stderr, planNotes(in, diags))
 
 	total, _, _ := plan.Count(p)
 	blocked := total.Blocked > 0 || diags.HasErrors()

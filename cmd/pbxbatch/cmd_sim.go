@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	mxonesim "github.com/pbxbatch/pbxbatch/adapters/mxone/sim"
+	sipxsim "github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
 )
 
@@ -38,6 +39,7 @@ var simulators = map[string]simFactory{
 		}
 		return mxonesim.New(opts)
 	},
+	"sipx": sipxsim.NewHandler,
 }
 
 // simPasswordEnv is the variable the printed target reads its password from.
@@ -46,7 +48,7 @@ const simPasswordEnv = "PBXBATCH_SIM_PASSWORD"
 func newSimCmd(g *globalOptions) *cobra.Command {
 	var (
 		listen, username, password, seed, faults, caOut string
-		o                                                simkit.Options
+		o                                               simkit.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "sim ADAPTER [flags]",

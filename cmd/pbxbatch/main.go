@@ -55,10 +55,10 @@ EXIT STATUS
 var commands = []func(*globalOptions) *cobra.Command{}
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(runMain(os.Args[1:]))
 }
 
-func run(args []string) int {
+func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()

@@ -224,8 +224,9 @@ func TestResolvePasswordFile(t *testing.T) {
 		mode    os.FileMode
 		want    string
 	}{
-		{"s3cr3t\n", 0o644, "can be read by group or others (mode 0644): run chmod 600 " + pw},
+		{"s3cr3t\n", 0o644, "can be read or changed by group or others (mode 0644): run chmod 600 " + pw},
 		{"s3cr3t\n", 0o640, "run chmod 600"},
+		{"s3cr3t\n", 0o620, "(mode 0620): run chmod 600"},
 		{"\n", 0o600, "is empty"},
 		{"s3cr3t\nline2\n", 0o600, "has more than one line"},
 	} {

@@ -114,7 +114,7 @@ func readPrivate(path, at, what string) ([]byte, error) {
 	// Windows has no such mode bits; elsewhere a world- or group-readable
 	// secret is refused rather than used.
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s: %s %s can be read by group or others (mode %04o): run chmod 600 %s", at, what, path, fi.Mode().Perm(), path)
+		return nil, fmt.Errorf("%s: %s %s can be read or changed by group or others (mode %04o): run chmod 600 %s", at, what, path, fi.Mode().Perm(), path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

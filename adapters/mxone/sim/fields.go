@@ -89,6 +89,8 @@ func convert(v any, t fieldType) (any, error) {
 	case tInt:
 		var s string
 		switch x := v.(type) {
+		case int:
+			return x, nil
 		case json.Number:
 			s = x.String()
 		case string:
@@ -115,10 +117,12 @@ func convert(v any, t fieldType) (any, error) {
 	return nil, fmt.Errorf("unsupported field type")
 }
 
-// merge applies picked fields onto attrs: present replaces, null deletes.
+// merge applies picked fields onto attrs: present replaces; null and zero
+// values ("", false, 0, [], {}) delete, since the preface rule makes a
+// stored zero and an absent field the same to every reader.
 func merge(attrs, picked map[string]any) {
 	for k, v := range picked {
-		if v == nil {
+		if isZero(v) {
 			delete(attrs, k)
 		} else {
 			attrs[k] = v
@@ -209,7 +213,7 @@ func cloneValue(v any) any {
 	return v
 }
 
-// strings converts a list of JSON scalars to strings.
+// stringList converts a list of JSON scalars to strings.
 func stringList(v any) []string {
 	l, _ := v.([]any)
 	out := make([]string, 0, len(l))

@@ -119,14 +119,29 @@ func matches(search string, fields ...string) bool {
 	if search == "" || search == "*" || strings.EqualFold(search, "all") {
 		return true
 	}
-	s := strings.ToLower(search)
-	for _, f := range fields {
-		f = strings.ToLower(f)
-		if strings.Contains(s, "*") {
-			if wildcard(s, f) {
+	if strings.Contains(search, "*") {
+		s := strings.ToLower(search)
+		for _, f := range fields {
+			if wildcard(s, strings.ToLower(f)) {
 				return true
 			}
-		} else if strings.Contains(f, s) {
+		}
+		return false
+	}
+	for _, f := range fields {
+		if containsFold(f, search) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold is a case-insensitive strings.Contains that does not
+// allocate: a search by extension number runs over every user.
+func containsFold(s, sub string) bool {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], sub) {
 			return true
 		}
 	}

@@ -41,9 +41,6 @@ func (s *Seed) add(kind string, r schemas.Record, origin string) {
 	s.rows[kind] = append(s.rows[kind], seedRow{rec: r, origin: origin})
 }
 
-// Len returns the number of records of a kind.
-func (s *Seed) Len(kind string) int { return len(s.rows[kind]) }
-
 // SeedFile reads a seed from a workbook (.xlsx, .csv or a directory of
 // .csv files) in the import format, validated against the mxone schemas.
 // Rows whose action is delete are left out.
@@ -253,6 +250,7 @@ func (st *state) loadOwner(r schemas.Record) error {
 	if x.owner == nil {
 		usr.exts = append(usr.exts, userExt{ext: x})
 		x.owner = usr
+		st.index(usr)
 	}
 	return nil
 }

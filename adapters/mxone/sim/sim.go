@@ -31,15 +31,24 @@
 //   - GET /pm-extension-ms/pm-extension/v1/{userRecId} returns an ARRAY of
 //     ExtensionDetail (the document shows one object; a user may own
 //     several extensions).
-//   - GET number-series/{type}: one object when exactly one series matches
-//     a specific type, otherwise (and always for All) an array.
+//   - GET number-series/{type} always answers an array of
+//     {numberType,start,end} (the document shows one object).
 //   - Number series are declared on the subsystem POST/PUT body in a
 //     "numberSeries" field (not in the document: in a real exchange they
-//     already exist). Accepted forms: [{"numberType":"EX","start":"1000",
-//     "end":"1999"}], ["EX:1000-1999"], or "EX:1000-1999;R1:5000-5009".
-//     A TelephonyServer without an EX series accepts no extension.
+//     already exist; see adapters/mxone/README.md §1). Accepted forms:
+//     [{"numberType":"EX","start":"1000","end":"1999"}], ["EX:1000-1999"],
+//     or "EX:1000-1999;R1:5000-5009". A PUT without it keeps the series. A
+//     TelephonyServer without an EX series accepts no extension.
+//   - A subsystem's location is resolved by "locationName" first, then by
+//     "location" as an id (or a name).
+//   - ExtensionDetail carries the typed body's fields as mapped in
+//     adapters/mxone/README.md §3 (detailMap); fields with no home in the
+//     VO are only in the typed POST/PUT echo.
+//   - server-details/{subsystemName}?extensionNumber=All lists the
+//     subsystem's extensions: the only way to enumerate them.
 //   - Passwords, PINs, authentication keys and authorization codes are never
-//     returned.
+//     returned. As documented, UserRecord has no mobileNumber, secretMobile
+//     or alternativeNumber: they are write-only.
 //   - /_sim/reset restores the seeded state (the seed given to New).
 package sim
 

@@ -16,6 +16,7 @@ type state struct {
 	depts      map[int]*department
 	profiles   map[int]*profile
 	users      map[int]*user
+	userList   []*user // by userRecId: lists walk it instead of sorting the map
 	userByID   map[string]*user
 	exts       map[extKey]*extension
 	udfs       map[udfKey]map[string]any
@@ -64,6 +65,7 @@ type user struct {
 	profileID    int
 	locked       bool
 	failedLogins int
+	search       string // lower-case userId, names, extension numbers, departments
 }
 
 // userExt is one link of a user to an extension, with its CMG settings.

@@ -848,8 +848,16 @@ func (st *state) updateDepartment(d *department, b map[string]any) error {
 	if given {
 		d.locationID = l.id
 	}
+	renamed := d.name != name
 	d.name, d.parentID = name, parent
 	merge(d.attrs, deptAttrs(b))
+	if renamed {
+		for _, u := range st.userList {
+			if slices.Contains(u.deptIDs, d.id) {
+				st.index(u)
+			}
+		}
+	}
 	return nil
 }
 
@@ -859,9 +867,9 @@ func (st *state) deleteDepartment(d *department) error {
 			return errInUse("department %s has sub-department %s; delete the sub-departments first", d.name, st.depts[id].name)
 		}
 	}
-	for _, id := range sortedIDs(st.users) {
-		if slices.Contains(st.users[id].deptIDs, d.id) {
-			return errInUse("department %s has user %s; move or delete its users first", d.name, st.users[id].userID)
+	for _, u := range st.userList {
+		if slices.Contains(u.deptIDs, d.id) {
+			return errInUse("department %s has user %s; move or delete its users first", d.name, u.userID)
 		}
 	}
 	delete(st.depts, d.id)

@@ -286,3 +286,18 @@ func TestAfterFaultTemptsDuplicate(t *testing.T) {
 	// Reads and auth are not writes: untouched.
 	c.call("GET", locPath, nil, 200, nil)
 }
+
+func TestRoutingErrors(t *testing.T) {
+	_, c := start(t, Options{})
+	c.fail("GET", "/system-ms/nothing/v1", nil, 404, "NOT_FOUND", "no endpoint GET /system-ms/nothing/v1")
+	c.fail("PATCH", locPath+"/1", nil, 405, "METHOD_NOT_ALLOWED", "PATCH is not supported")
+	c.fail("PUT", locPath+"/abc", map[string]any{}, 400, "VALIDATION_FAILED", "must be an integer")
+	status, _ := c.do("POST", locPath, nil)
+	if status != 400 {
+		t.Errorf("POST without a body: %d, want 400", status)
+	}
+	// Literal segments win over the {userRecId} and {subsystemName} templates.
+	c.fail("GET", extPath+"/details?extensionNumber=1&extensionType=ALL&subsystemName=X", nil, 404, "NOT_FOUND", `subsystem "X"`)
+	c.fail("GET", extPath+"/number-series/EX", nil, 400, "VALIDATION_FAILED", "'subsystemName' is not present")
+	c.fail("GET", extPath+"/notanumber", nil, 400, "VALIDATION_FAILED", "userRecId must be an integer")
+}

@@ -128,9 +128,26 @@ func (st *state) createUser(b map[string]any) error {
 	usr := &user{recID: st.id("user"), userID: uid, password: str(b, "newPassword"), deptIDs: depts, attrs: map[string]any{}}
 	merge(usr.attrs, userAttrs(b))
 	st.users[usr.recID] = usr
+	st.userList = append(st.userList, usr)
 	st.userByID[uid] = usr
 	st.link(usr, links)
+	st.index(usr)
 	return nil
+}
+
+// index refreshes what a user search matches: the document says search
+// matches user names, extension numbers and departments.
+func (st *state) index(usr *user) {
+	parts := []string{usr.userID, str(usr.attrs, "firstName"), str(usr.attrs, "lastName")}
+	for _, l := range usr.exts {
+		parts = append(parts, l.ext.number)
+	}
+	for _, id := range usr.deptIDs {
+		if d := st.depts[id]; d != nil {
+			parts = append(parts, d.name)
+		}
+	}
+	usr.search = strings.ToLower(strings.Join(parts, "\x00"))
 }
 
 func userAttrs(b map[string]any) map[string]any {
@@ -264,6 +281,7 @@ func (st *state) updateUser(usr *user, b map[string]any) error {
 	}
 	merge(usr.attrs, userAttrs(b))
 	st.link(usr, links)
+	st.index(usr)
 	return nil
 }
 
@@ -272,6 +290,7 @@ func (st *state) deleteUser(usr *user) {
 		l.ext.owner = nil
 	}
 	delete(st.users, usr.recID)
+	st.userList = slices.DeleteFunc(st.userList, func(u *user) bool { return u == usr })
 	delete(st.userByID, usr.userID)
 }
 
@@ -333,18 +352,14 @@ func (a *api) listUsers(c *call) (int, any, error) {
 		return 0, nil, errBadRequest("importedFrom %q must be ALL or Active Directory", from)
 	}
 	var us []*user
-	for _, id := range sortedIDs(c.st.users) {
-		usr := c.st.users[id]
-		fields := []string{usr.userID, str(usr.attrs, "firstName"), str(usr.attrs, "lastName")}
-		for _, l := range usr.exts {
-			fields = append(fields, l.ext.number)
-		}
-		for _, d := range usr.deptIDs {
-			if dept := c.st.depts[d]; dept != nil {
-				fields = append(fields, dept.name)
+	plain := !strings.Contains(search, "*") && search != "" && !strings.EqualFold(search, "all")
+	lower := strings.ToLower(search)
+	for _, usr := range c.st.userList {
+		if plain {
+			if strings.Contains(usr.search, lower) {
+				us = append(us, usr)
 			}
-		}
-		if matches(search, fields...) {
+		} else if matches(search, strings.Split(usr.search, "\x00")...) {
 			us = append(us, usr)
 		}
 	}

@@ -13,8 +13,10 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -59,8 +61,11 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.Username == "" && o.Password == "" {
-		o.Username, o.Password = superadmin, "1234"
+	if o.Username == "" {
+		o.Username = "superadmin"
+	}
+	if o.Password == "" {
+		o.Password = "1234"
 	}
 	if o.Domain == "" {
 		o.Domain = "pbx.example.com"
@@ -95,7 +100,7 @@ type Sim struct {
 	st *state
 }
 
-// New returns a simulator with superadmin, the built-in permissions and
+// New returns a simulator with the administrator, the built-in permissions and
 // the branches of o.
 func New(o Options) *Sim {
 	o.defaults()
@@ -110,10 +115,26 @@ func New(o Options) *Sim {
 }
 
 // Handler is the simulator wrapped with simkit's switches.
-func (s *Sim) Handler() http.Handler { return simkit.Wrap(s, s.opts.Options, &s.stats) }
+func (s *Sim) Handler() http.Handler { return s.Wrap(s.opts.Options) }
+
+// Wrap serves the same PBX with other switches (latency, faults, rate
+// limit), counting into the same Stats: a test plans through a well-behaved
+// handler and applies through a faulty one.
+func (s *Sim) Wrap(o simkit.Options) http.Handler { return simkit.Wrap(s, o, &s.stats) }
 
 // Stats returns the simulator's counters.
 func (s *Sim) Stats() *simkit.Stats { return &s.stats }
+
+// NewHandler builds a simulator for pbxbatch sim: simkit's switches in o
+// (o.Username is the administrator account), wrapped. Seeding from a
+// workbook is not supported yet: apply the workbook to the running
+// simulator instead.
+func NewHandler(_ context.Context, o simkit.Options, seedPath string) (http.Handler, error) {
+	if seedPath != "" {
+		return nil, fmt.Errorf("sim sipx: --seed is not supported; start the simulator, then load the workbook with pbxbatch apply")
+	}
+	return New(Options{Options: o}).Handler(), nil
+}
 
 // Start serves the simulator on listen ("127.0.0.1:0").
 func Start(listen string, o Options) (*simkit.Server, *Sim, error) {
@@ -129,7 +150,7 @@ func Start(listen string, o Options) (*simkit.Server, *Sim, error) {
 func (s *Sim) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st = newState(s.opts.Branches)
+	s.st = newState(s.opts.Branches, s.opts.Username)
 	s.st.ensureAdmin(s.opts.Realm, s.opts.Password)
 }
 

@@ -74,6 +74,8 @@ type state struct {
 	// aliases is the one dialable namespace: user names, user aliases,
 	// hunt-group names and extensions, park-orbit extensions → owner.
 	aliases map[string]string
+	// admin is the administrator's user name (superadmin on a real PBX).
+	admin string
 }
 
 // builtInPermissions are the permissions sipXconfig ships with (names from
@@ -117,8 +119,6 @@ var polycomVersions = []string{"polycom3.1", "polycom3.2", "polycom4.0", "polyco
 // serialRE is sipXconfig's default serial number rule.
 var serialRE = regexp.MustCompile(`^[a-f\d]{12}$`)
 
-const superadmin = "superadmin"
-
 // Exception classes sipXconfig reports, as Axis puts them in faultstring.
 const (
 	excNameInUse      = "org.sipfoundry.sipxconfig.common.NameInUseException"
@@ -132,8 +132,9 @@ const (
 	excIllegalArg     = "java.lang.IllegalArgumentException"
 )
 
-func newState(branches []string) *state {
+func newState(branches []string, admin string) *state {
 	s := &state{
+		admin: admin,
 		users: map[string]*user{}, userGroups: map[string]bool{}, phoneGroups: map[string]bool{},
 		branches: map[string]bool{}, aliases: map[string]string{},
 	}
@@ -818,19 +819,19 @@ func (s *state) reset(in *api.ResetServices, realm, adminPassword string) {
 			}
 		}
 	}
-	if on(in.SuperAdmin) || s.users[superadmin] == nil {
+	if on(in.SuperAdmin) || s.users[s.admin] == nil {
 		s.ensureAdmin(realm, adminPassword)
 	}
 }
 
-// ensureAdmin (re)creates superadmin with its password as PIN.
+// ensureAdmin (re)creates the administrator with its password as PIN.
 func (s *state) ensureAdmin(realm, password string) {
-	if old := s.users[superadmin]; old != nil {
+	if old := s.users[s.admin]; old != nil {
 		s.releaseUser(old)
 	}
-	u := &user{userName: superadmin, pintoken: pintoken(superadmin, realm, password), admin: true, groups: []string{"administrators"}}
+	u := &user{userName: s.admin, pintoken: pintoken(s.admin, realm, password), admin: true, groups: []string{"administrators"}}
 	s.userGroups["administrators"] = true
-	s.users[superadmin] = u
+	s.users[s.admin] = u
 	s.claimUser(u)
 }
 

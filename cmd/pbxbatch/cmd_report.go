@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/batch/journal"
+	"github.com/pbxbatch/pbxbatch/batch/report"
+	"github.com/pbxbatch/pbxbatch/batch/rundir"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+func init() { commands = append(commands, newReportCmd) }
+
+func newReportCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "report RUN_ID",
+		Short: "Regenerate a run's reports from its plan and journal",
+		Long: `report rewrites results.xlsx, failed.xlsx and summary.json in the run's
+directory from its plan and journal (the journal is the record of what
+happened; the reports are views of it). The input workbook is read again
+for the rows as they were; if it has moved, summary.json is still written.
+
+EXIT STATUS
+  0  reports written
+  1  error`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			info, err := rundir.Stat(g.stateDir, args[0])
+			if err != nil {
+				return err
+			}
+			p, err := rundir.ReadPlan(info.Dir + "/" + rundir.PlanFile)
+			if err != nil {
+				return err
+			}
+			kinds, err := schemas.Load(p.Adapter)
+			if err != nil {
+				return err
+			}
+			results, finished, err := resultsFromJournal(info.Dir+"/"+rundir.JournalFile, info.Finished)
+			if err != nil {
+				return err
+			}
+			_, err = report.Write(info.Dir, report.Input{
+				RunID: info.ID, Adapter: p.Adapter, Target: info.Target, TargetURL: info.TargetURL,
+				InputPath: info.Input, Started: info.Started, Finished: finished,
+				Plan: p, Results: results, Kinds: kinds,
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Reports written to %s\n", info.Dir)
+			return nil
+		},
+	}
+}
+
+// resultsFromJournal rebuilds each operation's last result from the journal:
+// the last entry holds its state, and the in-flight mark of its last attempt
+// says when the call started (for latency percentiles).
+func resultsFromJournal(path string, finished time.Time) ([]batch.Result, time.Time, error) {
+	entries, err := journal.Read(path)
+	if err != nil {
+		return nil, finished, err
+	}
+	byOp := map[int]*batch.Result{}
+	var order []int
+	for _, e := range entries {
+		r := byOp[e.Op]
+		if r == nil {
+			r = &batch.Result{Op: e.Op}
+			byOp[e.Op] = r
+			order = append(order, e.Op)
+		}
+		if e.Status == batch.StatusInFlight {
+			r.StartedAt = e.At
+		}
+		r.Status, r.Message, r.BlockedBy, r.Attempts, r.FinishedAt = e.Status, e.Message, e.BlockedBy, max(r.Attempts, e.Attempt), e.At
+		if e.TargetID != "" {
+			r.TargetID = e.TargetID
+		}
+		if e.At.After(finished) {
+			finished = e.At
+		}
+	}
+	results := make([]batch.Result, 0, len(order))
+	for _, id := range order {
+		results = append(results, *byOp[id])
+	}
+	return results, finished, nil
+}

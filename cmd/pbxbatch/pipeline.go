@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+
+	"golang.org/x/time/rate"
+
+	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/batch/plan"
+	"github.com/pbxbatch/pbxbatch/batch/validate"
+	"github.com/pbxbatch/pbxbatch/internal/config"
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+)
+
+// target is a configured target with its adapter, not yet connected.
+type target struct {
+	adapters.Target
+	adapter adapters.Adapter
+}
+
+// loadTarget reads the named target from the config file and finds its
+// adapter. Warnings an operator must see (TLS checks off, …) go to warn.
+func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) {
+	if name == "" {
+		return nil, fmt.Errorf("name the target with --target (targets are defined in %s)", g.config)
+	}
+	t, err := config.LoadTarget(g.config, name, warn)
+	if err != nil {
+		return nil, err
+	}
+	a, err := registry().Get(t.Adapter)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	return &target{Target: t, adapter: a}, nil
+}
+
+// open connects to the target.
+func (t *target) open(ctx context.Context) (adapters.Conn, error) {
+	conn, err := t.adapter.Open(ctx, t.Target)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.URL, err)
+	}
+	return conn, nil
+}
+
+// input is a validated workbook: its rows and what validation said.
+type input struct {
+	path   string // absolute
+	sha256 string
+	rows   []batch.Row
+	diags  diag.List
+	nRows  int
+}
+
+// readInput validates a workbook against the target's kinds and keeps its
+// rows. The hash is taken before reading, so a file changed while it is read
+// no longer matches and a saved plan's secret check refuses it.
+func readInput(ctx context.Context, t *target, path string) (*input, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := plan.HashInput(abs)
+	if err != nil {
+		return nil, fmt.Errorf("reading input: %w", err)
+	}
+	v, err := validate.New(t.adapter.Kinds(), validate.Options{})
+	if err != nil {
+		return nil, err
+	}
+	in := &input{path: abs, sha256: sum}
+	res, err := v.File(ctx, abs, func(r batch.Row) error { in.rows = append(in.rows, r); return nil })
+	if err != nil {
+		return nil, err
+	}
+	in.diags, in.nRows = res.Diags, res.Rows
+	return in, nil
+}
+
+// planOptions are the planner's options for a target and input.
+func (t *target) planOptions(in *input) plan.Options {
+	opts := plan.Options{
+		Reads:       plan.Reads{Concurrency: t.Concurrency},
+		Target:      t.Name,
+		TargetURL:   t.URL,
+		Input:       in.path,
+		InputSHA256: in.sha256,
+	}
+	if t.Rate > 0 {
+		opts.Reads.Limiter = rate.NewLimiter(rate.Limit(t.Rate), max(1, int(math.Ceil(t.Rate))))
+	}
+	if c, ok := t.adapter.(adapters.Capabilities); ok {
+		opts.Capabilities = c
+	}
+	if l, ok := t.adapter.(adapters.Locker); ok {
+		opts.Locker = l
+	}
+	return opts
+}
+
+// planNotes merges validation and planning messages for printing. The
+// planner settles references against the target, so the validator's "not in
+// the workbook" warnings would only be noise by then.
+func planNotes(in *input, planDiags diag.List) diag.List {
+	var notes diag.List
+	for _, d := range append(append(diag.List{}, in.diags...), planDiags...) {
+		if d.Code != "ref.not_in_workbook" {
+			notes = append(notes, d)
+		}
+	}
+	notes.Sort()
+	return notes
+}
+
+func writeNotes(w io.Writer, notes diag.List) {
+	if len(notes) == 0 {
+		return
+	}
+	errs, warns := notes.Count()
+	fmt.Fprintf(w, "\n%d %s, %d %s:\n", errs, pluralWord(errs, "error", "errors"), warns, pluralWord(warns, "warning", "warnings"))
+	for _, d := range notes {
+		fmt.Fprintf(w, "  %s: %s\n", d.Severity, d.Error())
+	}
+}

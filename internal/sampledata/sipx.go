@@ -1,0 +1,242 @@
+package sampledata
+
+//go:generate go run ./sipxgen -o ../../testdata/sipx
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+// SipxConfig sizes a sipXcom rollout.
+type SipxConfig struct {
+	Users  int // user names from 2000 up
+	Phones int // at most Users: phone i is user i's desk phone
+}
+
+// SipxDefault is the sample rollout of testdata/sipx: 320 users, 300 phones
+// of several models with 330 lines, 12 hunt groups, 4 park orbits and 3
+// custom permissions.
+func SipxDefault() SipxConfig { return SipxConfig{Users: 320, Phones: 300} }
+
+// SipxRollout is a generated sipXcom rollout. Everything is derived from
+// indexes, so the same config always gives the same records.
+type SipxRollout struct {
+	cfg SipxConfig
+}
+
+// NewSipx returns the rollout for cfg.
+func NewSipx(cfg SipxConfig) *SipxRollout {
+	cfg.Phones = min(cfg.Phones, cfg.Users)
+	return &SipxRollout{cfg: cfg}
+}
+
+// SipxKinds are the kinds of a sipx rollout, in dependency order.
+func SipxKinds() []string {
+	return []string{"permission", "user", "call_group", "park_orbit", "phone", "line"}
+}
+
+var (
+	sipxPermissions = []struct {
+		label, description string
+		def                bool
+	}{
+		{"International Calls", "Calls outside the country", false},
+		{"Premium Numbers", "Calls to premium-rate numbers", false},
+		{"Night Service", "May switch the reception to night service", false},
+	}
+	sipxDepartments = []string{"sales", "support", "finance", "engineering", "operations", "hr"}
+	sipxBranches    = []string{"HQ", "Berlin", "Stockholm"}
+	// Models cycle through several vendors; firmware is set on some
+	// Polycoms only (other models take none).
+	sipxModels = []string{"polycom335", "polycomVVX1500", "snom370", "aastra57i", "ciscoplus7961G", "SPA504G", "polycom650"}
+)
+
+func sipxUserName(u int) string { return fmt.Sprint(2000 + u) }
+
+// sipxPersonName spreads first and last names so that every combination
+// before len(first)*len(last) users is unique.
+func sipxPersonName(u int) (first, last string) {
+	return firstNames[u%len(firstNames)], lastNames[(u/len(firstNames)+u)%len(lastNames)]
+}
+
+// Len returns the number of records of a kind.
+func (r *SipxRollout) Len(kind string) int {
+	switch kind {
+	case "permission":
+		return len(sipxPermissions)
+	case "user":
+		return r.cfg.Users
+	case "call_group":
+		return 2 * len(sipxDepartments)
+	case "park_orbit":
+		return 4
+	case "phone":
+		return r.cfg.Phones
+	case "line":
+		return r.cfg.Phones + r.cfg.Phones/10
+	}
+	return 0
+}
+
+// Record returns record i of a kind.
+func (r *SipxRollout) Record(kind string, i int) schemas.Record {
+	switch kind {
+	case "permission":
+		p := sipxPermissions[i]
+		return schemas.Record{"label": p.label, "description": p.description, "defaultValue": p.def}
+	case "user":
+		return r.user(i)
+	case "call_group":
+		return r.callGroup(i)
+	case "park_orbit":
+		return schemas.Record{"name": fmt.Sprintf("park-%s-%d", strings.ToLower(sipxBranches[i%len(sipxBranches)]), i+1),
+			"extension": fmt.Sprint(7001 + i), "description": "Call park orbit " + fmt.Sprint(i+1), "enabled": true}
+	case "phone":
+		first, last := sipxPersonName(i)
+		model := sipxModels[i%len(sipxModels)]
+		rec := schemas.Record{"serialNumber": sipxMAC(i), "modelId": model, "description": "Desk phone of " + first + " " + last,
+			"groups": []any{"phones-" + strings.ToLower(sipxBranches[i%len(sipxBranches)])}}
+		if strings.HasPrefix(model, "polycom") && i%2 == 0 {
+			rec["deviceVersion"] = "polycom4.0"
+		}
+		return rec
+	case "line":
+		if i < r.cfg.Phones {
+			return schemas.Record{"phone": sipxMAC(i), "user": sipxUserName(i)}
+		}
+		// Every tenth phone also carries the line of a user without a
+		// desk phone of their own (a shared line), or of the receptionist.
+		j := i - r.cfg.Phones
+		user := sipxUserName(0)
+		if r.cfg.Phones+j < r.cfg.Users {
+			user = sipxUserName(r.cfg.Phones + j)
+		}
+		return schemas.Record{"phone": sipxMAC(10*j + 1), "user": user}
+	}
+	panic("sampledata: no sipx kind " + kind)
+}
+
+func sipxMAC(i int) string { return fmt.Sprintf("0004f2%06x", 0x100000+i) }
+
+func (r *SipxRollout) user(u int) schemas.Record {
+	first, last := sipxPersonName(u)
+	dept := sipxDepartments[u%len(sipxDepartments)]
+	rec := schemas.Record{
+		"userName": sipxUserName(u), "firstName": first, "lastName": last,
+		"emailAddress": asciiLower(first) + "." + asciiLower(last) + "@example.com",
+		"groups":       []any{dept}, "branchName": sipxBranches[u%len(sipxBranches)],
+	}
+	if u%3 == 0 {
+		rec["aliases"] = []any{asciiLower(first) + "." + asciiLower(last)}
+	}
+	if u%25 == 0 {
+		rec["groups"] = []any{dept, "managers"}
+	}
+	switch {
+	case u%10 == 0:
+		rec["permissions"] = []any{"International Calls"}
+	case u%40 == 7:
+		rec["permissions"] = []any{"International Calls", "Premium Numbers"}
+	case u == 1:
+		rec["permissions"] = []any{"Night Service"}
+	}
+	return rec
+}
+
+// callGroup i is the hunt group of a department; the second half are the
+// departments' after-hours groups, ringing everyone at once.
+func (r *SipxRollout) callGroup(i int) schemas.Record {
+	d := i % len(sipxDepartments)
+	dept := sipxDepartments[d]
+	var members []any
+	for u := d; u < r.cfg.Users && len(members) < 3+d%4; u += len(sipxDepartments) {
+		members = append(members, sipxUserName(u))
+	}
+	rec := schemas.Record{"name": "hunt-" + dept, "extension": fmt.Sprint(6001 + i), "description": "Hunt group of " + dept, "enabled": true, "rings": members}
+	if i >= len(sipxDepartments) {
+		rec["name"] = "after-hours-" + dept
+		rec["description"] = "After-hours group of " + dept
+		rec["ringTypes"] = []any{"immediate"}
+		rec["ringExpirations"] = []any{json.Number("30")}
+		return rec
+	}
+	// Business hours: the first member alone, then the rest together.
+	types, secs := []any{"delayed"}, []any{json.Number("15")}
+	for range members[1:] {
+		types = append(types, "immediate")
+		secs = append(secs, json.Number("20"))
+	}
+	rec["ringTypes"], rec["ringExpirations"] = types, secs
+	return rec
+}
+
+// SipxSheets renders the rollout as one sheet per kind, in dependency
+// order, with the columns the rollout fills, in schema order.
+func (r *SipxRollout) SipxSheets(set *schemas.Set) ([]Sheet, error) {
+	var out []Sheet
+	for _, kind := range SipxKinds() {
+		k := set.Kind(kind)
+		if k == nil {
+			return nil, fmt.Errorf("sample data: adapter %s has no kind %q", set.Adapter, kind)
+		}
+		recs := make([]schemas.Record, r.Len(kind))
+		used := map[string]bool{}
+		for i := range recs {
+			recs[i] = r.Record(kind, i)
+			for _, p := range recs[i].Paths() {
+				used[p] = true
+			}
+		}
+		var header []string
+		for _, f := range k.Fields {
+			if used[f.Path] {
+				header = append(header, f.Path)
+				delete(used, f.Path)
+			}
+		}
+		if len(used) > 0 {
+			return nil, fmt.Errorf("sample data: sipx %s fields %v are not in the schema", kind, slices.Sorted(mapKeys(used)))
+		}
+		rows := make([][]string, len(recs))
+		for i, rec := range recs {
+			rows[i] = make([]string, len(header))
+			for j, h := range header {
+				rows[i][j] = rec.String(h)
+			}
+		}
+		out = append(out, Sheet{Name: title(k.Plural), Kind: kind, Header: header, Rows: Rows(rows)})
+	}
+	return out, nil
+}
+
+func mapKeys(m map[string]bool) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// WriteSipxTestdata writes the sipx sample rollout under dir
+// (testdata/sipx): rollout.xlsx and its CSV twin.
+func WriteSipxTestdata(dir string, set *schemas.Set) error {
+	sheets, err := NewSipx(SipxDefault()).SipxSheets(set)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := WriteXLSX(filepath.Join(dir, "rollout.xlsx"), sheets); err != nil {
+		return err
+	}
+	return WriteCSVDir(filepath.Join(dir, "rollout-csv"), sheets)
+}
