@@ -381,3 +381,14 @@ func TestMXONETemplate(t *testing.T) {
 		t.Errorf("checked %d kind sheets, want %d", checked, len(kinds))
 	}
 }
+
+// The workbook shipped in templates/ matches the schemas it came from.
+func TestCommittedTemplateIsCurrent(t *testing.T) {
+	want, err := Bytes(schemas.MustLoad("mxone"))
+	must(t, err)
+	got, err := os.ReadFile("mxone-rollout-template.xlsx")
+	must(t, err)
+	if !bytes.Equal(got, want) {
+		t.Errorf("templates/mxone-rollout-template.xlsx is stale; run: make templates (or go generate ./templates)")
+	}
+}

@@ -46,7 +46,7 @@ func (p *planner) decide(e *entry) {
 		p.block(e, p.cell(e, "action"), "action", CodeAction, "unknown action %q: use upsert, create, update or delete", e.row.Action)
 		return
 	}
-	desired, changes := diff(k, e.live, e.row)
+	desired, changes := diff(k, e.live, e.row, p.opts.KeepSecrets)
 	switch {
 	case !e.present:
 		op.Action = batch.OpCreate
@@ -85,9 +85,9 @@ func (p *planner) where() string {
 // compared: a blank cell keeps the target's value.
 //
 // Secrets are never read back by platforms, so a secret the row sets is
-// always a change, unless the platform did return the same value. Their
-// values appear masked.
-func diff(k *schemas.Kind, live schemas.Record, row batch.Row) (schemas.Record, []batch.FieldChange) {
+// always a change, unless the platform did return the same value, or
+// keepSecrets says existing records keep theirs. Their values appear masked.
+func diff(k *schemas.Kind, live schemas.Record, row batch.Row, keepSecrets bool) (schemas.Record, []batch.FieldChange) {
 	desired := live.Clone()
 	if desired == nil {
 		desired = schemas.Record{}
@@ -96,7 +96,7 @@ func diff(k *schemas.Kind, live schemas.Record, row batch.Row) (schemas.Record, 
 	// that an update does not mention, and the plan could not fill it back
 	// from the row (see FillSecrets).
 	for _, path := range k.SecretPaths() {
-		if _, set := row.Set.Get(path); !set {
+		if _, set := row.Set.Get(path); !set || (keepSecrets && live != nil) {
 			desired.Delete(path)
 		}
 	}
@@ -114,6 +114,9 @@ func diff(k *schemas.Kind, live schemas.Record, row batch.Row) (schemas.Record, 
 			case had:
 				changes = append(changes, batch.FieldChange{Field: c.path, Before: lv})
 			}
+			continue
+		}
+		if secret && keepSecrets && live != nil {
 			continue
 		}
 		v, _ := row.Set.Get(c.path)

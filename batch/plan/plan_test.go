@@ -815,3 +815,25 @@ func TestCancelled(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// With KeepSecrets, a secret cell only counts for records created, so that
+// re-applying a rollout workbook is all no-ops.
+func TestKeepSecrets(t *testing.T) {
+	f := newFixture(t)
+	f.put("person", rec{"userId": "pinonly"})
+	f.put("person", rec{"userId": "both", "email": "a@x"})
+	f.row("person", 2, batch.Upsert, rec{"userId": "pinonly", "pin": "1111"})
+	f.row("person", 3, batch.Upsert, rec{"userId": "both", "email": "b@x", "pin": "2222"})
+	f.row("person", 4, batch.Upsert, rec{"userId": "new", "pin": "3333"})
+	p, _ := f.build(Options{KeepSecrets: true})
+	if op := opOf(t, p, "person", "pinonly"); op.Action != batch.OpNoop {
+		t.Errorf("pinonly: %s %+v", op.Action, op.Changes)
+	}
+	both := opOf(t, p, "person", "both")
+	if _, has := both.Record.Get("pin"); both.Action != batch.OpUpdate || len(both.Changes) != 1 || has {
+		t.Errorf("both: %+v", both)
+	}
+	if op := opOf(t, p, "person", "new"); op.Action != batch.OpCreate || op.Record.String("pin") != schemas.Mask {
+		t.Errorf("new: %+v", op)
+	}
+}

@@ -273,8 +273,7 @@ func TestAfterFaultTemptsDuplicate(t *testing.T) {
 	o.FaultRate = 1
 	o.Faults = []simkit.Fault{{Kind: simkit.Fault500, After: true, Class: simkit.ClassWrite}}
 	s, c := start(t, o)
-	env := c.fail("POST", locPath, map[string]any{"locationName": "Oslo"}, 500, "SERVICE_ERROR", "injected")
-	_ = env
+	c.fail("POST", locPath, map[string]any{"locationName": "Oslo"}, 500, "SERVICE_ERROR", "injected")
 	if snap := s.Snapshot(); len(snap.Locations) != 1 {
 		t.Fatalf("the create did not land: %+v", snap.Locations)
 	}
