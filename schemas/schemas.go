@@ -13,6 +13,8 @@
 //	                                         an array field holds several references
 //	"x-secret":   true                       (on a property) never printed, logged,
 //	                                         journaled or reported in clear
+//	"x-writeonly": true                      (on a property) accepted, never returned by
+//	                                         the platform: not compared on existing records
 //	"x-text":     "digits" | "phone"         (on a property) a number-like string that
 //	                                         spreadsheets damage (leading 0, lost +)
 //	"x-readonly": true                       (on the schema) a catalogue exported for
@@ -67,6 +69,7 @@ type Field struct {
 	Enum        []string // allowed values (of the items, for arrays)
 	Required    bool
 	Secret      bool
+	WriteOnly   bool // accepted by the platform, never returned (x-writeonly)
 	ReadOnly    bool
 	Text        string // "digits", "phone" or ""
 	Format      string
@@ -307,6 +310,7 @@ type schemaNode struct {
 	Key         []string                   `json:"x-key"`
 	Refs        map[string]string          `json:"x-refs"`
 	Secret      bool                       `json:"x-secret"`
+	WriteOnly   bool                       `json:"x-writeonly"`
 	Text        string                     `json:"x-text"`
 	ReadOnly    bool                       `json:"x-readonly"`
 	Title       string                     `json:"title"`
@@ -412,7 +416,7 @@ func parseKind(adapter, fileName string, raw []byte) (*Kind, error) {
 			}
 			f := &Field{
 				Path: p, Title: child.Title, Description: child.Description,
-				Type: typeName(child.Type), Required: req, Secret: child.Secret,
+				Type: typeName(child.Type), Required: req, Secret: child.Secret, WriteOnly: child.WriteOnly,
 				ReadOnly: child.ReadOnly, Text: child.Text, Format: child.Format,
 				Pattern: child.Pattern, Enum: enumStrings(child.Enum),
 			}

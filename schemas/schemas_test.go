@@ -209,3 +209,16 @@ func TestMXONEInstances(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteOnlyPaths(t *testing.T) {
+	user := MustLoad("mxone").Kind("user")
+	if got := user.WriteOnlyPaths(); !slices.Equal(got, []string{"mobileNumber", "secretMobile", "alternativeNumber"}) {
+		t.Errorf("user write-only paths = %v", got)
+	}
+	if !user.IsWriteOnly("mobileNumber") || user.IsWriteOnly("firstName") {
+		t.Error("IsWriteOnly disagrees with WriteOnlyPaths")
+	}
+	if got := MustLoad("mxone").Kind("location").WriteOnlyPaths(); len(got) != 0 {
+		t.Errorf("location write-only paths = %v, want none", got)
+	}
+}

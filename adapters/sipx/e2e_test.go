@@ -19,13 +19,17 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/plan"
 	"github.com/pbxbatch/pbxbatch/batch/run"
 	"github.com/pbxbatch/pbxbatch/batch/validate"
+	"github.com/pbxbatch/pbxbatch/internal/pace"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
+	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 const rollout = "../../testdata/sipx/rollout.xlsx"
 
+func kindsOf() *schemas.Set { return sipx.New().Kinds() }
+
 // readRows validates an input file the way plan does and returns its rows.
-func readRows(t *testing.T, path string) []batch.Row {
+func readRows(t testing.TB, path string) []batch.Row {
 	t.Helper()
 	v, err := validate.New(sipx.New().Kinds(), validate.Options{})
 	if err != nil {
@@ -42,7 +46,7 @@ func readRows(t *testing.T, path string) []batch.Row {
 	return rows
 }
 
-func buildPlan(t *testing.T, conn adapters.Conn, rows []batch.Row) *batch.Plan {
+func buildPlan(t testing.TB, conn adapters.Conn, rows []batch.Row) *batch.Plan {
 	t.Helper()
 	p, diags, err := plan.Build(context.Background(), conn, sipx.New().Kinds(), rows, plan.Options{Target: "sim"})
 	if err != nil {
@@ -93,7 +97,8 @@ func checkRolloutLanded(t *testing.T, s *sim.Sim) {
 		t.Fatalf("after apply: %d users, %d phones, %d lines, %d call groups, %d park orbits, %d permissions",
 			len(snap.Users), len(snap.Phones), lines, len(snap.CallGroups), len(snap.ParkOrbits), len(snap.Permissions))
 	}
-	if u := snap.User("2010"); u == nil || u.BranchName != "Berlin" || !slices.Contains(u.Permissions, "perm_11") {
+	intl := snap.Permissions[slices.IndexFunc(snap.Permissions, func(p api.Permission) bool { return p.Label == "International Calls" })]
+	if u := snap.User("2010"); u == nil || u.BranchName != "Berlin" || !slices.Contains(u.Permissions, intl.Name) {
 		t.Fatalf("user 2010: %+v", u)
 	}
 	if st := s.Stats().Snapshot(); st.TotalDuplicateCreates() != 0 {
@@ -156,7 +161,12 @@ func TestRolloutWithFaultsMakesNoDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := apply(t, fconn, p, run.Options{Concurrency: 8, MaxAttempts: 30, Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+	// The pacer halves the rate on each throttle; a floor keeps the test
+	// from crawling at the default 0.5 requests per second.
+	out := apply(t, fconn, p, run.Options{
+		Concurrency: 8, MaxAttempts: 30, Rate: 2000, Burst: 8, Pace: pace.Config{Floor: 500},
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	})
 	checkRolloutLanded(t, ts.sim)
 	if st := ts.sim.Stats().Snapshot(); st.TotalFaults() < 50 {
 		t.Fatalf("only %d faults injected: the test did not test much", st.TotalFaults())

@@ -7,8 +7,11 @@
 //
 // Writes go through one goroutine that batches whatever is queued into one
 // write and one fsync (group commit): many concurrent operations share the
-// cost of a sync. Append queues an entry and returns; Sync queues one and
-// waits until it is on disk. Every entry ends up fsynced; only Sync waits.
+// cost of a sync. Sync queues an entry and waits until it is on disk.
+// Append queues one and returns; it reaches the OS with its batch (so it
+// survives the process being killed) and the disk with the next Sync or
+// Close. Only a power loss can take an appended outcome away, and then the
+// in-flight mark before it makes resume read the record back.
 //
 // A crash can tear the last line. Open cuts a torn tail off before
 // appending, and Read/Replay ignore it.
@@ -165,11 +168,17 @@ func (j *Journal) writer() {
 		for _, r := range batch {
 			buf = append(buf, r.line...)
 		}
+		durable := false
+		for _, r := range batch {
+			durable = durable || r.ack != nil
+		}
 		if j.err == nil {
 			if _, err := j.f.Write(buf); err != nil {
 				j.err = fmt.Errorf("writing journal: %w", err)
-			} else if err := j.f.Sync(); err != nil {
-				j.err = fmt.Errorf("syncing journal: %w", err)
+			} else if durable {
+				if err := j.f.Sync(); err != nil {
+					j.err = fmt.Errorf("syncing journal: %w", err)
+				}
 			}
 		}
 		for _, r := range batch {
@@ -185,7 +194,11 @@ func (j *Journal) writer() {
 func (j *Journal) Close() error {
 	close(j.queue)
 	<-j.done
-	return errors.Join(j.err, j.f.Close())
+	err := j.err
+	if err == nil {
+		err = j.f.Sync()
+	}
+	return errors.Join(err, j.f.Close())
 }
 
 // Read returns every complete entry of the journal at path, in order. A

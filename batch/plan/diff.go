@@ -46,11 +46,13 @@ func (p *planner) decide(e *entry) {
 		p.block(e, p.cell(e, "action"), "action", CodeAction, "unknown action %q: use upsert, create, update or delete", e.row.Action)
 		return
 	}
-	desired, changes := diff(k, e.live, e.row, p.opts.KeepSecrets)
+	desired, changes := diff(k, e.live, e.row)
 	switch {
 	case !e.present:
+		// No Changes for a create: they would repeat the whole record, and
+		// a rollout's plan is mostly creates.
 		op.Action = batch.OpCreate
-		op.Record, op.Changes = desired, changes
+		op.Record = desired
 		p.supports(e, adapters.Create)
 	case len(changes) == 0:
 		op.Action = batch.OpNoop
@@ -82,12 +84,18 @@ func (p *planner) where() string {
 // diff returns the desired record (live merged with the row's values, minus
 // the fields it clears; the row's values alone when live is nil) and the
 // changes, in schema column order. Only fields the row sets or clears are
-// compared: a blank cell keeps the target's value.
+// compared: a blank cell keeps the target's value, and a zero value ("",
+// 0, false) the target does not show is no change, since platforms omit
+// zero values from what they return (MX-ONE's preface says so).
 //
-// Secrets are never read back by platforms, so a secret the row sets is
-// always a change, unless the platform did return the same value, or
-// keepSecrets says existing records keep theirs. Their values appear masked.
-func diff(k *schemas.Kind, live schemas.Record, row batch.Row, keepSecrets bool) (schemas.Record, []batch.FieldChange) {
+// Secret and write-only fields are never returned by platforms, so they
+// cannot be compared. On a record the target already has, a value the row
+// sets for them does not make an update by itself: re-applying a rollout
+// is all no-ops, and PINs users changed since are not reset. It is sent
+// along when the record is updated anyway, and it counts on its own when
+// the row's action is "update" (the way to reset a password). Secret values
+// appear masked.
+func diff(k *schemas.Kind, live schemas.Record, row batch.Row) (schemas.Record, []batch.FieldChange) {
 	desired := live.Clone()
 	if desired == nil {
 		desired = schemas.Record{}
@@ -96,14 +104,17 @@ func diff(k *schemas.Kind, live schemas.Record, row batch.Row, keepSecrets bool)
 	// that an update does not mention, and the plan could not fill it back
 	// from the row (see FillSecrets).
 	for _, path := range k.SecretPaths() {
-		if _, set := row.Set.Get(path); !set || (keepSecrets && live != nil) {
+		if _, set := row.Set.Get(path); !set {
 			desired.Delete(path)
 		}
 	}
+	explicit := row.Action == batch.UpdateRow || live == nil
 	var changes []batch.FieldChange
+	alongOnly := 0 // changes that only go along with another
 	for _, c := range rowPaths(k, row) {
 		f := k.Field(c.path)
 		secret := f != nil && f.Secret
+		unreadable := f != nil && (f.Secret || f.WriteOnly)
 		lv, had := live.Get(c.path)
 		had = had && nonEmpty(lv)
 		if c.clear {
@@ -116,29 +127,31 @@ func diff(k *schemas.Kind, live schemas.Record, row batch.Row, keepSecrets bool)
 			}
 			continue
 		}
-		if secret && keepSecrets && live != nil {
-			continue
-		}
 		v, _ := row.Set.Get(c.path)
 		desired.Set(c.path, v)
+		if had && lv != schemas.Mask && same(lv, v, f) {
+			continue
+		}
+		if !had && schemas.IsZero(v) && !unreadable {
+			continue
+		}
+		ch := batch.FieldChange{Field: c.path, After: v}
+		if had {
+			ch.Before = lv
+		}
 		if secret {
-			if had && lv != schemas.Mask && same(lv, v, f) {
-				continue
-			}
-			ch := batch.FieldChange{Field: c.path, After: schemas.Mask}
+			ch.After = schemas.Mask
 			if had {
 				ch.Before = schemas.Mask
 			}
-			changes = append(changes, ch)
-			continue
 		}
-		if !had || !same(lv, v, f) {
-			ch := batch.FieldChange{Field: c.path, After: v}
-			if had {
-				ch.Before = lv
-			}
-			changes = append(changes, ch)
+		if unreadable && !had && !explicit {
+			alongOnly++
 		}
+		changes = append(changes, ch)
+	}
+	if alongOnly == len(changes) {
+		return desired, nil
 	}
 	return desired, changes
 }

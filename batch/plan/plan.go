@@ -53,11 +53,6 @@ type Options struct {
 	// does.
 	Capabilities adapters.Capabilities
 	Locker       adapters.Locker
-	// KeepSecrets makes a secret cell (PIN, password) count only when the
-	// record is created: records that exist keep theirs. Platforms never
-	// read secrets back, so without it a workbook with secrets is never all
-	// no-ops, and re-applying it resets secrets users may have changed.
-	KeepSecrets bool
 }
 
 // Diagnostic codes the planner reports. Errors block their row; warnings

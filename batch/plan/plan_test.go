@@ -537,7 +537,7 @@ func TestTextGolden(t *testing.T) {
 	}
 	b.Reset()
 	WriteText(&b, p, TextOptions{Color: true, Fields: true})
-	if !strings.Contains(b.String(), "\x1b[32m+\x1b[0m site Branch\n    siteName: \"Branch\"") {
+	if !strings.Contains(b.String(), "\x1b[32m+\x1b[0m site Branch\n    description: \"new branch\"\n    siteName: \"Branch\"") {
 		t.Errorf("coloured output:\n%s", b.String())
 	}
 
@@ -816,24 +816,41 @@ func TestCancelled(t *testing.T) {
 	}
 }
 
-// With KeepSecrets, a secret cell only counts for records created, so that
-// re-applying a rollout workbook is all no-ops.
-func TestKeepSecrets(t *testing.T) {
+// A secret set on a record that exists does not make an update by itself
+// (re-applying a rollout is all no-ops); it goes along with other changes,
+// and counts on its own when the row's action is update.
+func TestSecretsOnExistingRecords(t *testing.T) {
 	f := newFixture(t)
 	f.put("person", rec{"userId": "pinonly"})
 	f.put("person", rec{"userId": "both", "email": "a@x"})
+	f.put("person", rec{"userId": "reset"})
 	f.row("person", 2, batch.Upsert, rec{"userId": "pinonly", "pin": "1111"})
 	f.row("person", 3, batch.Upsert, rec{"userId": "both", "email": "b@x", "pin": "2222"})
 	f.row("person", 4, batch.Upsert, rec{"userId": "new", "pin": "3333"})
-	p, _ := f.build(Options{KeepSecrets: true})
+	f.row("person", 5, batch.UpdateRow, rec{"userId": "reset", "pin": "4444"})
+	p, _ := f.build(Options{})
 	if op := opOf(t, p, "person", "pinonly"); op.Action != batch.OpNoop {
 		t.Errorf("pinonly: %s %+v", op.Action, op.Changes)
 	}
 	both := opOf(t, p, "person", "both")
-	if _, has := both.Record.Get("pin"); both.Action != batch.OpUpdate || len(both.Changes) != 1 || has {
-		t.Errorf("both: %+v", both)
+	if both.Action != batch.OpUpdate || len(both.Changes) != 2 || both.Record.String("pin") != schemas.Mask {
+		t.Errorf("both: the pin must go along with the e-mail change, masked: %+v", both)
 	}
 	if op := opOf(t, p, "person", "new"); op.Action != batch.OpCreate || op.Record.String("pin") != schemas.Mask {
 		t.Errorf("new: %+v", op)
+	}
+	if op := opOf(t, p, "person", "reset"); op.Action != batch.OpUpdate || len(op.Changes) != 1 || op.Changes[0].After != schemas.Mask {
+		t.Errorf("reset (action update): %+v", op)
+	}
+}
+
+// A zero value the target does not show is no change: platforms omit them.
+func TestZeroValuesMatchAbsent(t *testing.T) {
+	f := newFixture(t)
+	f.put("person", rec{"userId": "z"})
+	f.row("person", 2, batch.Upsert, rec{"userId": "z", "email": ""})
+	p, _ := f.build(Options{})
+	if op := opOf(t, p, "person", "z"); op.Action != batch.OpNoop {
+		t.Errorf("z: %s %+v", op.Action, op.Changes)
 	}
 }

@@ -118,8 +118,9 @@ func WriteText(w io.Writer, p *batch.Plan, o TextOptions) error {
 		case batch.OpCreate:
 			fmt.Fprintf(&b, "%s %s\n", paint(ansiGreen, "+"), name)
 			if o.Fields {
-				for _, c := range op.Changes {
-					fmt.Fprintf(&b, "    %s: %s\n", c.Field, value(c.After))
+				for _, path := range op.Record.Paths() {
+					v, _ := op.Record.Get(path)
+					fmt.Fprintf(&b, "    %s: %s\n", path, value(v))
 				}
 			}
 		case batch.OpUpdate:

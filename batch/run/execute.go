@@ -67,31 +67,13 @@ func (x *execution) loop(ctx, callCtx context.Context) completion {
 	r := x.r
 	for {
 		if x.uncertain {
-			done, msg, err := x.readBack(callCtx)
-			switch {
-			case err == nil && done:
-				return x.succeed("", msg)
-			case err == nil:
-				x.uncertain = false // not there (or not as wanted): send again
-			default:
-				switch adapters.ClassOf(err) {
-				case adapters.Auth:
-					return x.fatal(err)
-				case adapters.Retryable, adapters.Throttled, adapters.Unknown:
-					x.tries++
-					x.lastErr = err
-					if x.tries >= r.opts.MaxAttempts {
-						return x.fail(fmt.Sprintf("the outcome of the last attempt is unknown and reading %s %s back failed %d times (%v); check the target, then resume the run",
-							x.k.Name, x.op.Key, x.tries, err))
-					}
-					if !x.wait(ctx, err) {
-						return x.interrupted()
-					}
-					continue
-				default:
-					return x.fail(fmt.Sprintf("reading %s %s back to learn whether the last attempt landed: %v", x.k.Name, x.op.Key, err))
-				}
+			if !r.acquire(ctx) {
+				return x.interrupted()
 			}
+			if c, again := x.reconcile(ctx, callCtx); !again {
+				return c
+			}
+			continue
 		}
 		if ctx.Err() != nil {
 			return x.interrupted()
@@ -99,65 +81,137 @@ func (x *execution) loop(ctx, callCtx context.Context) completion {
 		if x.tries >= r.opts.MaxAttempts {
 			return x.fail(fmt.Sprintf("gave up after %d attempts: %v", x.tries, x.lastErr))
 		}
-		// The in-flight mark goes to disk before the token wait, so the
-		// fsync overlaps the pacing instead of adding to every call. A mark
-		// for a call that then never goes out costs resume one read-back.
+		// The in-flight mark goes to disk before waiting for a token and a
+		// call slot, so the fsync overlaps the calls of other operations
+		// instead of adding to this one. A mark for a call that then never
+		// goes out costs resume one read-back.
 		if r.opts.Journal != nil {
 			mark := journal.Entry{Op: x.i, Status: batch.StatusInFlight, Action: x.op.Action, Kind: x.op.Kind, Key: x.op.Key, Attempt: x.res.Attempts + 1}
 			if err := r.opts.Journal.Sync(mark); err != nil {
 				// Never write what could not be recorded.
+				r.halt.Store(true)
 				return completion{op: x.i, res: x.pending(), fatal: StopJournal, err: fmt.Errorf("journal: %w", err)}
 			}
 		}
+		// The token comes before the call slot: every operation of the
+		// dispatch window queues on the limiter, so a slow call or fsync
+		// never leaves it without a taker and the rate holds.
 		if err := r.pacer.Wait(ctx); err != nil {
 			return x.interrupted()
 		}
-		x.res.Attempts++
-		x.calls++
-		x.tries++
-		start := time.Now()
-		result, err := r.conn.Apply(callCtx, x.change)
-		r.observe(x.k.Name, x.op.Action, time.Since(start))
-		if err == nil {
-			r.pacer.Succeeded()
-			return x.succeed(result.ID, "")
-		}
-		x.lastErr = err
-		switch adapters.ClassOf(err) {
-		case adapters.Throttled, adapters.Retryable:
-			if adapters.ClassOf(err) == adapters.Throttled {
-				r.pacer.Throttled()
-			}
-			if x.tries >= r.opts.MaxAttempts {
-				return x.fail(fmt.Sprintf("gave up after %d attempts: %v", x.tries, err))
-			}
-		case adapters.Unknown:
-			x.uncertain = true
-		case adapters.Conflict:
-			if x.change.Action != adapters.Create {
-				return x.fail(err.Error())
-			}
-			if x.sentBefore || x.calls > 1 {
-				// Our own earlier attempt may have created it.
-				x.uncertain = true
-				continue
-			}
-			return x.fail(fmt.Sprintf("%v: it exists on the target but did not when the plan was made; plan again", err))
-		case adapters.NotFound:
-			if x.change.Action == adapters.Delete {
-				return x.succeed("", "already gone from the target")
-			}
-			return x.fail(err.Error())
-		case adapters.Auth:
-			return x.fatal(err)
-		default:
-			return x.fail(err.Error())
-		}
-		x.sentBefore = true
-		if !x.wait(ctx, err) {
+		if !r.acquire(ctx) {
 			return x.interrupted()
 		}
+		if c, again := x.send(ctx, callCtx); !again {
+			return c
+		}
 	}
+}
+
+// send makes one write while holding a call slot, and releases it. It
+// returns the operation's completion, or again=true to go round the loop
+// (after the backoff when one is due).
+func (x *execution) send(ctx, callCtx context.Context) (c completion, again bool) {
+	r := x.r
+	x.res.Attempts++
+	x.calls++
+	x.tries++
+	start := time.Now()
+	result, err := r.conn.Apply(callCtx, x.change)
+	r.observe(x.k.Name, x.op.Action, time.Since(start))
+	// Decide before giving the slot back, so that a failure that stops
+	// the run halts it before another operation can start a call.
+	if err == nil {
+		r.pacer.Succeeded()
+		return x.released(x.succeed(result.ID, ""))
+	}
+	x.lastErr = err
+	if callCtx.Err() != nil {
+		// Cut off after a cancel: whatever the adapter said, the write may
+		// have landed. Leave it in flight for resume to read back.
+		x.uncertain = true
+		r.release()
+		return x.interrupted(), false
+	}
+	switch adapters.ClassOf(err) {
+	case adapters.Throttled, adapters.Retryable:
+		if adapters.ClassOf(err) == adapters.Throttled {
+			r.pacer.Throttled()
+		}
+		if x.tries >= r.opts.MaxAttempts {
+			return x.released(x.fail(fmt.Sprintf("gave up after %d attempts: %v", x.tries, err)))
+		}
+	case adapters.Unknown:
+		x.uncertain = true
+	case adapters.Conflict:
+		if x.change.Action != adapters.Create {
+			return x.released(x.fail(err.Error()))
+		}
+		if x.sentBefore || x.calls > 1 {
+			// Our own earlier attempt may have created it: read back.
+			x.uncertain = true
+			r.release()
+			return completion{}, true
+		}
+		return x.released(x.fail(fmt.Sprintf("%v: it exists on the target but did not when the plan was made; plan again", err)))
+	case adapters.NotFound:
+		if x.change.Action == adapters.Delete {
+			return x.released(x.succeed("", "already gone from the target"))
+		}
+		return x.released(x.fail(err.Error()))
+	case adapters.Auth:
+		return x.released(x.fatal(err))
+	default:
+		return x.released(x.fail(err.Error()))
+	}
+	r.release()
+	x.sentBefore = true
+	if !x.wait(ctx, err) {
+		return x.interrupted(), false
+	}
+	return completion{}, true
+}
+
+// reconcile reads the record back while holding a call slot, and releases
+// it: done, or again=true to send (or read) again.
+func (x *execution) reconcile(ctx, callCtx context.Context) (c completion, again bool) {
+	r := x.r
+	done, msg, err := x.readBack(callCtx)
+	if err != nil && callCtx.Err() != nil {
+		r.release()
+		return x.interrupted(), false
+	}
+	switch {
+	case err == nil && done:
+		return x.released(x.succeed("", msg))
+	case err == nil:
+		x.uncertain = false // not there (or not as wanted): send again
+		r.release()
+		return completion{}, true
+	}
+	switch adapters.ClassOf(err) {
+	case adapters.Auth:
+		return x.released(x.fatal(err))
+	case adapters.Retryable, adapters.Throttled, adapters.Unknown:
+		x.tries++
+		x.lastErr = err
+		if x.tries >= r.opts.MaxAttempts {
+			return x.released(x.fail(fmt.Sprintf("the outcome of the last attempt is unknown and reading %s %s back failed %d times (%v); check the target, then resume the run",
+				x.k.Name, x.op.Key, x.tries, err)))
+		}
+		r.release()
+		if !x.wait(ctx, err) {
+			return x.interrupted(), false
+		}
+		return completion{}, true
+	}
+	return x.released(x.fail(fmt.Sprintf("reading %s %s back to learn whether the last attempt landed: %v", x.k.Name, x.op.Key, err)))
+}
+
+// released gives the call slot back after c was decided.
+func (x *execution) released(c completion) (completion, bool) {
+	x.r.release()
+	return c, false
 }
 
 // wait sleeps before the next try; false when the run was cancelled.
@@ -175,13 +229,23 @@ func (x *execution) readBack(ctx context.Context) (done bool, msg string, err er
 	}
 	switch x.change.Action {
 	case adapters.Create:
-		return !missing, "created (found on the target when read back after an unknown outcome)", nil
+		if missing {
+			return false, "", nil
+		}
+		if sameOnTarget(x.k, x.change.Record, got) {
+			return true, "created (found on the target when read back after an unknown outcome)", nil
+		}
+		// It landed only in part: a create can be several calls (MX-ONE
+		// creates an extension, then links it from its user's side).
+		// Finish it as an update of what is there; never create again.
+		x.change = adapters.Change{Kind: x.k.Name, Action: adapters.Update, Record: x.change.Record, Before: got}
+		x.before = got
+		return false, "", nil
 	case adapters.Update:
 		if missing {
 			return false, "", nil // the update itself will say it is gone
 		}
-		same, _ := sameOnTarget(x.k, x.change.Record, got)
-		return same, "updated (confirmed by reading it back after an unknown outcome)", nil
+		return sameOnTarget(x.k, x.change.Record, got), "updated (confirmed by reading it back after an unknown outcome)", nil
 	default:
 		return missing, "deleted (confirmed gone when read back after an unknown outcome)", nil
 	}
@@ -208,6 +272,9 @@ func (x *execution) fatal(err error) completion {
 
 func (x *execution) finish(stop string, err error) completion {
 	x.res.FinishedAt = time.Now().UTC()
+	if stop != "" || (x.res.Status == batch.StatusFailed && x.r.overBudget()) {
+		x.r.halt.Store(true)
+	}
 	if x.r.opts.Journal != nil {
 		x.r.opts.Journal.Append(x.r.entry(x.i, x.res, x.before))
 	}

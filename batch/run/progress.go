@@ -88,7 +88,7 @@ func NewTerminal(w io.Writer, interval time.Duration) *Terminal {
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("ops"),
 			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionFullWidth(),
+			progressbar.OptionSetWidth(40),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 		)
 	}

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
@@ -113,15 +114,21 @@ type runner struct {
 
 	res        []batch.Result
 	final      []bool
+	started    []bool  // dispatched once; never again
 	waiting    []int   // needs not yet succeeded
 	dependents [][]int // reverse of Needs
 	locks      [][]string
 	ready      []int
+	unlocked   []int // ready operations whose lock was freed
 	lockHeld   map[string]bool
 	lockWait   map[string][]int
-	inflight   int
-	failures   int
-	sent       int // operations that made a call in this run
+	inflight   int           // operations dispatched and not completed, at most window
+	window     int           // Concurrency + max(Concurrency, 64): the next ops' journal syncs overlap the calls
+	slots      chan struct{} // Concurrency: calls to the target at once
+	halt       atomic.Bool   // set with stopped, read by workers before calling
+	failures   atomic.Int64  // failed operations, counted by the workers
+	budget     int64         // failures allowed before stopping; -1 = no limit
+	sent       int           // operations that made a call in this run
 	stopped    string
 	fatal      error
 	doneN      int // operations with a final status, for progress
@@ -159,10 +166,18 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 	n := len(p.Ops)
 	r := &runner{
 		conn: conn, plan: p, kinds: kinds, opts: opts, pacer: pace.New(pc),
-		res: make([]batch.Result, n), final: make([]bool, n), waiting: make([]int, n),
+		res: make([]batch.Result, n), final: make([]bool, n), started: make([]bool, n), waiting: make([]int, n),
 		dependents: make([][]int, n), locks: make([][]string, n),
 		lockHeld: map[string]bool{}, lockWait: map[string][]int{},
 		done: make(chan completion), lat: map[latKey][]time.Duration{},
+		window: opts.Concurrency + max(opts.Concurrency, 64), slots: make(chan struct{}, opts.Concurrency),
+		budget: -1,
+	}
+	switch {
+	case opts.FailFast:
+		r.budget = 0
+	case opts.MaxFailures > 0:
+		r.budget = int64(opts.MaxFailures)
 	}
 	for i, op := range p.Ops {
 		if op.ID != i {
@@ -291,7 +306,7 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 			r.stop(StopCancelled, nil)
 		}
 	}
-	if r.stopped == "" && ctx.Err() != nil {
+	if r.stopped == "" && ctx.Err() != nil && r.doneN < len(r.plan.Ops) {
 		r.stop(StopCancelled, nil)
 	}
 	r.skipRest()
@@ -374,10 +389,17 @@ func (r *runner) settle(i int) {
 
 // dispatch starts ready operations while there is room.
 func (r *runner) dispatch(ctx, callCtx context.Context) {
-	for r.stopped == "" && r.inflight < r.opts.Concurrency && len(r.ready) > 0 {
-		i := r.ready[0]
-		r.ready = r.ready[1:]
-		if r.final[i] {
+	for r.stopped == "" && r.inflight < r.window && len(r.unlocked)+len(r.ready) > 0 {
+		var i int
+		if len(r.unlocked) > 0 { // they waited already: first
+			i, r.unlocked = r.unlocked[0], r.unlocked[1:]
+		} else {
+			i, r.ready = r.ready[0], r.ready[1:]
+		}
+		// An operation can be queued twice (settling a resumed run's done
+		// operations readies their dependents, and so does the initial
+		// sweep); it must never run twice.
+		if r.final[i] || r.started[i] {
 			continue
 		}
 		if l := r.busyLock(i); l != "" {
@@ -388,6 +410,7 @@ func (r *runner) dispatch(ctx, callCtx context.Context) {
 			r.lockHeld[l] = true
 		}
 		r.inflight++
+		r.started[i] = true
 		go func() { r.done <- r.execute(ctx, callCtx, i) }()
 	}
 }
@@ -407,7 +430,7 @@ func (r *runner) complete(c completion) {
 		delete(r.lockHeld, l)
 		if w := r.lockWait[l]; len(w) > 0 {
 			delete(r.lockWait, l)
-			r.ready = append(w, r.ready...)
+			r.unlocked = append(r.unlocked, w...)
 		}
 	}
 	if c.sent {
@@ -424,25 +447,40 @@ func (r *runner) complete(c completion) {
 	if c.fatal != "" {
 		r.stop(c.fatal, c.err)
 	}
-	if c.res.Status == batch.StatusFailed && c.fatal == "" {
-		r.failures++
-		budget := r.opts.MaxFailures
-		if r.opts.FailFast {
-			budget = 0
-		} else if budget == 0 {
-			return
-		}
-		if r.failures > budget {
-			r.stop(StopMaxFailures, nil)
-		}
+	if c.res.Status == batch.StatusFailed && c.fatal == "" && r.budget >= 0 && r.failures.Load() > r.budget {
+		r.stop(StopMaxFailures, nil)
 	}
+}
+
+// overBudget counts a failure (on the worker, before it frees its slot)
+// and reports whether the failure budget is now spent.
+func (r *runner) overBudget() bool {
+	n := r.failures.Add(1)
+	return r.budget >= 0 && n > r.budget
 }
 
 func (r *runner) stop(reason string, err error) {
 	if r.stopped == "" {
 		r.stopped, r.fatal = reason, err
+		r.halt.Store(true)
 	}
 }
+
+// acquire takes a call slot; false when ctx ended or the run stopped first.
+func (r *runner) acquire(ctx context.Context) bool {
+	select {
+	case r.slots <- struct{}{}:
+		if r.halt.Load() {
+			<-r.slots
+			return false
+		}
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (r *runner) release() { <-r.slots }
 
 // skipRest records every operation that never started as skipped.
 func (r *runner) skipRest() {
@@ -537,9 +575,8 @@ func secretMasked(k *schemas.Kind, rec schemas.Record) string {
 }
 
 // sameOnTarget reports whether got holds every value of want that a target
-// reads back (secrets and read-only fields excepted), and names the first
-// field that differs.
-func sameOnTarget(k *schemas.Kind, want, got schemas.Record) (bool, string) {
+// reads back (secrets and read-only fields excepted).
+func sameOnTarget(k *schemas.Kind, want, got schemas.Record) bool {
 	for _, f := range k.Fields {
 		if f.Secret || f.ReadOnly {
 			continue
@@ -550,8 +587,8 @@ func sameOnTarget(k *schemas.Kind, want, got schemas.Record) (bool, string) {
 		}
 		gv, _ := got.Get(f.Path)
 		if schemas.Text(schemas.Normalize(wv)) != schemas.Text(schemas.Normalize(gv)) {
-			return false, f.Path
+			return false
 		}
 	}
-	return true, ""
+	return true
 }

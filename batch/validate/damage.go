@@ -58,8 +58,12 @@ func guardDamage(f *schemas.Field, s string) []finding {
 		return out
 	}
 	if m := floatTailRE.FindStringSubmatch(s); m != nil {
+		fix := "write " + shown(f, m[1])
+		if f.Secret {
+			fix = "remove the .0 tail"
+		}
 		return append(out, finding{diag.Error, "read.float_tail",
-			q + " has a decimal tail that Excel added to a number; write " + shown(f, m[1]) + " (format the column as Text so it stays that way)"})
+			q + " has a decimal tail that Excel added to a number; " + fix + " (format the column as Text so it stays that way)"})
 	}
 	return out
 }

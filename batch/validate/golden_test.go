@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pbxbatch/pbxbatch/batch"
@@ -115,4 +116,39 @@ func orEmpty(l diag.List) diag.List {
 		return diag.List{}
 	}
 	return l
+}
+
+// Secrets never appear in a message or value, whichever layer speaks: the
+// reader (stray spaces), conversion, the schema or a damage guard.
+func TestSecretsNeverShown(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"users.csv": "userId,firstName,lastName,newPassword\nanna,Anna,Berg, Sekret77 \n",
+		"extensions.csv": "extensionNumber,subsystemName,extensionType,authenticationKey\n" +
+			"1000,MX-STO,cordless,12ab99\n1001,MX-STO,cordless,4.6E+10\n1002,MX-STO,cordless,77331.0\n1003,MX-STO,virtual,5566\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, _ := validateFile(t, dir, Options{})
+	if !res.Diags.HasErrors() {
+		t.Fatalf("want errors on the bad keys:\n%s", dump(res.Diags))
+	}
+	masked := 0
+	for _, d := range res.Diags {
+		text := d.Message + " " + d.Value
+		for _, secret := range []string{"Sekret77", "12ab99", "4.6E+10", "77331", "5566"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("secret %q shown: %s [value %q]", secret, d.Error(), d.Value)
+			}
+		}
+		if d.Value == schemas.Mask {
+			masked++
+		}
+	}
+	if masked < 4 {
+		t.Errorf("want the secret cells' values masked, got %d masked:\n%s", masked, dump(res.Diags))
+	}
 }

@@ -35,6 +35,7 @@ type spec struct {
 	zero     []*zeroColumn // leading-zero watch on "digits" columns
 	raw      any           // the decoded schema, to explain if/then conditions
 	tableIdx uint32        // the table's index in cross
+	fast     *fastSchema   // nil when the schema needs the full validator
 }
 
 // headerFor maps a table's header onto kind k. It reports every problem of
@@ -42,6 +43,7 @@ type spec struct {
 // (a key column is missing).
 func headerFor(t *table, k *schemas.Kind, rules Rules, out *diag.List) (sp *spec, ok bool) {
 	sp = &spec{kind: k, table: t, byPath: map[string]int{}, actionCol: -1, raw: decodeRaw(k)}
+	sp.fast = compileFast(sp.raw)
 	seen := map[string]int{} // field path or "action" -> header index
 	ok = true
 	for i, h := range t.header {

@@ -67,7 +67,13 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 	res.row.Action = action
 	res.creates = action == batch.Upsert || action == batch.CreateRow
 
-	failed := map[string]bool{} // fields already reported: no schema message on top
+	var failed map[string]bool // fields already reported: no schema message on top
+	fail := func(path string) {
+		if failed == nil {
+			failed = map[string]bool{}
+		}
+		failed[path] = true
+	}
 	for i := range sp.cols {
 		c := &sp.cols[i]
 		f := c.field
@@ -83,7 +89,7 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 					what = "required for every " + k.Name
 				}
 				add(c, diag.Error, "schema.clear_required", fmt.Sprintf("%s (%s) is %s and cannot be cleared; write a value, or leave the cell blank to keep the current one", f.Path, f.Title, what), raw)
-				failed[f.Path] = true
+				fail(f.Path)
 				continue
 			}
 			res.row.Clear = append(res.row.Clear, f.Path)
@@ -104,10 +110,14 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 			}
 		}
 		if stop {
-			failed[f.Path] = true
+			fail(f.Path)
 			continue
 		}
-		res.row.Set.Set(f.Path, val)
+		if strings.IndexByte(f.Path, '.') < 0 {
+			res.row.Set[f.Path] = val // Record.Set splits the path; most are flat
+		} else {
+			res.row.Set.Set(f.Path, val)
+		}
 		res.row.Cells[f.Path] = cellAt(*c)
 	}
 
@@ -122,7 +132,7 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 			res.keyOK = false
 			c := sp.cols[ci]
 			add(&c, diag.Error, "schema.required", fmt.Sprintf("%s (%s) is part of the key of %s and every row needs it; fill in the cell", p, c.field.Title, k.Name), "")
-			failed[p] = true
+			fail(p)
 		}
 	}
 	if action != batch.DeleteRow {
@@ -141,6 +151,9 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 // upsert row that silently works only when the record already exists is a
 // surprise at 2 a.m. Rows meant as partial changes say action=update.
 func (sp *spec) schemaCheck(res *rowResult, failed map[string]bool, add func(*column, diag.Severity, string, string, string)) {
+	if sp.fast != nil && sp.fast.accept(res.row.Set) {
+		return
+	}
 	err := sp.kind.Schema.Validate(map[string]any(res.row.Set))
 	if err == nil {
 		return

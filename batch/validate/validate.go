@@ -26,7 +26,6 @@ package validate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -36,8 +35,10 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
+	sheetname "github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
+	"github.com/pbxbatch/pbxbatch/templates"
 )
 
 // Options tune a validation. Zero values are sensible defaults.
@@ -103,8 +104,9 @@ func (v *Validator) File(ctx context.Context, path string, emit func(batch.Row) 
 }
 
 // Book validates every table of book. emit, when not nil, receives each row
-// that has no error, in input order, from the caller's goroutine; rows with
-// errors are only reported. An error return means the validation could not
+// that has no error, from the caller's goroutine: tables in the kinds'
+// dependency order (locations before departments before users …), rows in
+// input order. Rows with errors are only reported. An error return means the validation could not
 // finish (I/O, cancellation, or emit's error); findings are in Result.Diags.
 func (v *Validator) Book(ctx context.Context, book *workbook.Book, emit func(batch.Row) error) (*Result, error) {
 	tables := make([]*table, 0, len(book.Tables))
@@ -165,9 +167,27 @@ func (t *table) whole() diag.Origin {
 
 func (v *Validator) tables(ctx context.Context, tables []*table, res *Result, emit func(batch.Row) error) error {
 	x := newCross(v.set, v.kind)
+	// Check kinds in dependency order whatever the sheet order (a directory
+	// lists extensions.csv before users.csv): references then point back
+	// to keys already seen, and layer 2 holds no pending references for
+	// them.
+	rank := map[*schemas.Kind]int{}
+	if order, err := v.set.Order(); err == nil {
+		for i, k := range order {
+			rank[k] = i + 1
+		}
+	}
+	tables = slices.Clone(tables)
+	slices.SortStableFunc(tables, func(a, b *table) int {
+		ka, _ := v.kindOf(a.name, len(tables))
+		kb, _ := v.kindOf(b.name, len(tables))
+		return rank[ka] - rank[kb]
+	})
 	for _, t := range tables {
-		k, _ := v.kindOf(t.name, len(tables))
+		k, notData := v.kindOf(t.name, len(tables))
 		switch {
+		case notData:
+			continue
 		case k == nil:
 			res.Diags.Add(diag.Diagnostic{Severity: diag.Warning, Origin: t.whole(), Code: "read.unknown_sheet",
 				Message: fmt.Sprintf("%q is not a kind of %s, so it was not checked; known kinds: %s (rename the sheet or file to one of them)", t.name, v.set.Adapter, kindNames(v.set))})
@@ -188,13 +208,24 @@ func (v *Validator) tables(ctx context.Context, tables []*table, res *Result, em
 }
 
 // kindOf finds the kind of a table by its name; a lone table whose name is
-// no kind takes Options.Kind.
-func (v *Validator) kindOf(name string, tables int) (*schemas.Kind, bool) {
+// no kind takes Options.Kind. A continuation sheet of a large export
+// ("Users (2)") is its base sheet's kind. notData is true for the sheets
+// that hold no records by convention: a template's README and Lists, and
+// export sheets whose name starts with "_" (_metadata).
+func (v *Validator) kindOf(name string, tables int) (k *schemas.Kind, notData bool) {
 	if k := v.set.Kind(name); k != nil {
-		return k, true
+		return k, false
+	}
+	if base, part := sheetname.SplitName(name); part > 1 {
+		if k := v.set.Kind(base); k != nil {
+			return k, false
+		}
+	}
+	if strings.HasPrefix(name, "_") || templates.IsTemplateSheet(name) {
+		return nil, true
 	}
 	if v.kind != nil && tables == 1 {
-		return v.kind, true
+		return v.kind, false
 	}
 	return nil, false
 }
@@ -289,6 +320,7 @@ func (v *Validator) table(ctx context.Context, t *table, k *schemas.Kind, x *cro
 		}
 		for _, r := range <-out {
 			if r.blank {
+				res.Diags = append(res.Diags, r.diags...)
 				continue
 			}
 			res.Rows++
@@ -298,9 +330,7 @@ func (v *Validator) table(ctx context.Context, t *table, k *schemas.Kind, x *cro
 			}
 			x.observe(sp, &r)
 			for _, z := range sp.zero {
-				if c := sp.cols[z.col]; r.row.Set != nil {
-					z.observe(r.row.Origin.Row, r.row.Set.String(c.field.Path))
-				}
+				z.observe(r.row.Origin.Row, r.row.Set.String(sp.cols[z.col].field.Path))
 			}
 			res.Diags = append(res.Diags, r.diags...)
 			if !r.bad && emit != nil {
@@ -366,7 +396,3 @@ func maskValue(f *schemas.Field, s string) string {
 	}
 	return s
 }
-
-// ErrInvalid is returned by callers that turn a Result with errors into an
-// error (the validate command, the planner).
-var ErrInvalid = errors.New("the input has errors")

@@ -219,6 +219,8 @@ func TestHeaderProblems(t *testing.T) {
 		sheet("Locations", "description", ""),
 		sheet("Rates", "x", "1"),
 		sheet("phone types", "name", "x"),
+		sheet("README", "How to fill this workbook", "…"),
+		sheet("_metadata", "adapter", "mxone"),
 	)
 	wantDiags(t, res.Diags,
 		"error Departments!1 departmentName header.missing_column",
@@ -274,7 +276,8 @@ func TestExtensionsTypeRulesAndMAC(t *testing.T) {
 			t.Errorf("want the condition explained: %s", d.Message)
 		}
 	}
-	if len(rows) < 2 || rows[0].Set.String("macAddress") != "001122AABBCC" || rows[1].Set.String("extensionNumber") != "1001" {
+	// Users come first: kinds are checked (and rows emitted) in dependency order.
+	if len(rows) != 3 || rows[0].Kind != "user" || rows[1].Set.String("macAddress") != "001122AABBCC" || rows[2].Set.String("subsystemName") != "S2" {
 		t.Errorf("MAC not normalised or rows missing: %v", rows)
 	}
 }
@@ -343,5 +346,15 @@ func TestEmail(t *testing.T) {
 		if err := checkEmail(in); (err == nil) != ok {
 			t.Errorf("checkEmail(%q) = %v", in, err)
 		}
+	}
+}
+
+func TestContinuationSheetsKeepTheirKind(t *testing.T) {
+	res, rows := run(t, Options{},
+		sheet("Locations", "locationName", "A", "B"),
+		sheet("Locations (2)", "locationName", "C", "A"))
+	wantDiags(t, res.Diags, "error Locations (2)!A3 locationName key.duplicate")
+	if len(rows) != 3 || res.Kinds["location"] != 4 {
+		t.Errorf("rows %v kinds %v", rows, res.Kinds)
 	}
 }

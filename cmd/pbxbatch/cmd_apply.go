@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
 	"github.com/pbxbatch/pbxbatch/batch/plan"
@@ -260,7 +261,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	stopSignals := onInterrupt(cancel, d, stderr)
 	defer stopSignals()
 
-	out, runErr := run.Run(runCtx, conn, p, t.adapter.Kinds(), opts)
+	out, runErr := run.Run(runCtx, retry.Unwrap(conn), p, t.adapter.Kinds(), opts)
 	if err := j.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("journal: %w", err)
 	}

@@ -15,9 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/batch/export"
-	"github.com/pbxbatch/pbxbatch/internal/config"
 )
 
 func init() { commands = append(commands, newExportCmd) }
@@ -64,8 +62,8 @@ EXIT STATUS
 			if verify != "" {
 				return runVerify(cmd.OutOrStdout(), verify)
 			}
-			if target == "" || out == "" {
-				return errors.New("name the target with --target and the output with -o")
+			if out == "" {
+				return errors.New("name the output with -o FILE.xlsx or -o DIR")
 			}
 			f := export.Format(cmp.Or(format, formatFor(out)))
 			if f != export.XLSX && f != export.CSV {
@@ -93,34 +91,21 @@ func formatFor(out string) string {
 	return string(export.CSV)
 }
 
-// openTargetConn reads the config, finds the target's adapter and connects.
-func openTargetConn(ctx context.Context, g *globalOptions, name string, warn io.Writer) (adapters.Adapter, adapters.Target, adapters.Conn, error) {
-	t, err := config.LoadTarget(g.config, name, warn)
-	if err != nil {
-		return nil, t, nil, err
-	}
-	a, err := registry().Get(t.Adapter)
-	if err != nil {
-		return nil, t, nil, fmt.Errorf("target %s: %w", name, err)
-	}
-	conn, err := a.Open(ctx, t)
-	if err != nil {
-		return nil, t, nil, fmt.Errorf("connecting to target %s (%s): %w", name, t.URL, err)
-	}
-	return a, t, conn, nil
-}
-
 func runExport(ctx context.Context, g *globalOptions, stderr io.Writer, o export.Options) error {
-	a, t, conn, err := openTargetConn(ctx, g, o.Target, stderr)
+	t, err := loadTarget(g, o.Target, stderr)
+	if err != nil {
+		return err
+	}
+	conn, err := t.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	o.Adapter, o.TargetURL = a.Name(), t.URL
+	o.Adapter, o.TargetURL = t.adapter.Name(), t.URL
 	p := newExportProgress(stderr)
 	o.Progress = p.update
 	start := time.Now()
-	m, err := export.Run(ctx, conn, a.Kinds(), o)
+	m, err := export.Run(ctx, conn, t.adapter.Kinds(), o)
 	p.end()
 	if err != nil {
 		return err

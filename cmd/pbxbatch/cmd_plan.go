@@ -36,8 +36,11 @@ Blank cells keep the target's value; <clear> clears it. A reference must
 name a record that is in the input or already on the target, else the cell
 is an error. Operations are ordered by the references the schemas declare
 (deletes in reverse); references in a cycle are errors on every row
-involved. Secrets are never shown: a secret the row sets always counts as a
-change, since platforms never read them back.
+involved. Secrets are never shown. Platforms never read secrets (and
+write-only fields) back, so on records that exist they do not make an
+update by themselves: re-applying a rollout is all no-ops and PINs users
+changed since are kept. They are sent along with any other change, and on
+their own when the row's action is "update".
 
 --out saves the plan (plan.json) for "pbxbatch apply PLAN": apply then does
 exactly what was shown, and refuses if any record it touches has changed on
@@ -99,7 +102,8 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 		return err
 	}
 	defer conn.Close()
-	p, diags, err := plan.Build(ctx, conn, t.adapter.Kinds(), in.rows, t.planOptions(in))
+	opts := t.planOptions(in)
+	p, diags, err := plan.Build(ctx, conn, t.adapter.Kinds(), in.rows, opts)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/plan"
 	"github.com/pbxbatch/pbxbatch/batch/validate"
@@ -40,9 +41,11 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 	return &target{Target: t, adapter: a}, nil
 }
 
-// open connects to the target.
+// open connects to the target. Logging in and every read are retried on
+// transient faults (adapters/retry); writes are the runner's business, so
+// give it retry.Unwrap of this connection.
 func (t *target) open(ctx context.Context) (adapters.Conn, error) {
-	conn, err := t.adapter.Open(ctx, t.Target)
+	conn, err := retry.Open(ctx, t.adapter, t.Target, retry.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.URL, err)
 	}

@@ -11,6 +11,7 @@
 //	    timeout: 30s                    # per request
 //	    tls: {ca_file: ca.pem, insecure_skip_verify: false}
 //	    options: {subsystem: Stockholm} # adapter-specific
+//	    description: lab PBX in rack 4  # free text, ignored
 //
 // The file is read as yaml.v3 nodes rather than unmarshalled into structs so
 // that every mistake (an unknown key, a wrong type, a missing value) is

@@ -9,6 +9,7 @@
 package sampledata
 
 import (
+	"encoding/json"
 	"fmt"
 	"iter"
 	"strings"
@@ -241,7 +242,7 @@ func (r *Rollout) extension(rec schemas.Record, i int) {
 		rec.Set("internationalPortableEquipmentIdentity", fmt.Sprintf("%05X%05X", 0x10000+i%0xEFFFF, i))
 	case "multi_terminal":
 		rec.Set("ipExtension.macAddress", mac(i))
-		rec.Set("ipExtension.maximumTerminals", 2)
+		rec.Set("ipExtension.maximumTerminals", json.Number("2")) // Record numbers are json.Number
 	}
 }
 

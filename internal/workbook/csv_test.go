@@ -9,6 +9,7 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/pbxbatch/pbxbatch/schemas"
+	"github.com/xuri/excelize/v2"
 )
 
 func TestCSVCellsOriginsAndPadding(t *testing.T) {
@@ -302,5 +303,18 @@ func TestTableDiagsSelectsOneTable(t *testing.T) {
 	}
 	if got := b.TableDiags(b.Table("b")); len(got) != 1 || got[0].Code != "read.delimiter" {
 		t.Errorf("b.csv diags %v", got)
+	}
+}
+
+func TestHeaderOnlyHasNoRows(t *testing.T) {
+	csvPath := writeFile(t, "users.csv", []byte("userId,firstName\n\n\n"))
+	xlsxPath := newXLSX(t, func(f *excelize.File) {
+		must(t, f.SetSheetRow("Users", "A3", &[]any{"userId", "firstName"}))
+	})
+	for _, p := range []string{csvPath, xlsxPath} {
+		b, rows := readAll(t, p, Options{})
+		if len(b.Tables) != 1 || len(rows) != 0 || len(allDiags(b, rows)) != 0 {
+			t.Errorf("%s: tables %d, rows %v, diags %v", filepath.Base(p), len(b.Tables), rows, allDiags(b, rows))
+		}
 	}
 }

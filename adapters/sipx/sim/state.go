@@ -71,6 +71,7 @@ type state struct {
 	callGroups  []*callGroup // creation order
 	parkOrbits  []*parkOrbit // creation order
 	phones      []*phone     // creation order
+	bySerial    map[string]*phone
 	// aliases is the one dialable namespace: user names, user aliases,
 	// hunt-group names and extensions, park-orbit extensions → owner.
 	aliases map[string]string
@@ -136,7 +137,7 @@ func newState(branches []string, admin string) *state {
 	s := &state{
 		admin: admin,
 		users: map[string]*user{}, userGroups: map[string]bool{}, phoneGroups: map[string]bool{},
-		branches: map[string]bool{}, aliases: map[string]string{},
+		branches: map[string]bool{}, aliases: map[string]string{}, bySerial: map[string]*phone{},
 	}
 	for _, b := range branches {
 		s.branches[b] = true
@@ -629,14 +630,7 @@ func normalizeSerial(s string) string {
 	}, strings.ToLower(s))
 }
 
-func (s *state) phoneBySerial(serial string) *phone {
-	for _, p := range s.phones {
-		if p.serial == serial {
-			return p
-		}
-	}
-	return nil
-}
+func (s *state) phoneBySerial(serial string) *phone { return s.bySerial[serial] }
 
 func checkDeviceVersion(model, v string) error {
 	if v == "" || strings.HasPrefix(model, "polycom") && slices.Contains(polycomVersions, v) {
@@ -672,6 +666,7 @@ func (s *state) addPhone(in *api.AddPhone, models map[string]bool, domain string
 		s.phoneGroups[g] = true
 	}
 	s.phones = append(s.phones, p)
+	s.bySerial[p.serial] = p
 	return false, nil
 }
 
@@ -724,6 +719,7 @@ func (s *state) managePhone(in *api.ManagePhone, domain string) (lineAdds, lineD
 	for _, p := range matched {
 		if in.DeletePhone != nil && *in.DeletePhone {
 			s.phones = slices.DeleteFunc(s.phones, func(x *phone) bool { return x == p })
+			delete(s.bySerial, p.serial)
 			continue
 		}
 		next := *p
@@ -781,7 +777,9 @@ func (s *state) managePhone(in *api.ManagePhone, domain string) (lineAdds, lineD
 		if g := in.RemoveGroup; g != "" {
 			next.groups = slices.DeleteFunc(next.groups, func(x string) bool { return x == g })
 		}
+		delete(s.bySerial, p.serial)
 		*p = next
+		s.bySerial[p.serial] = p
 	}
 	return lineAdds, 0, nil
 }
@@ -810,7 +808,7 @@ func (s *state) reset(in *api.ResetServices, realm, adminPassword string) {
 		}
 	}
 	if on(in.Phone) {
-		s.phones = nil
+		s.phones, s.bySerial = nil, map[string]*phone{}
 	}
 	if on(in.User) {
 		for _, u := range s.users {

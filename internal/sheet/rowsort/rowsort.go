@@ -191,6 +191,7 @@ type run struct {
 	idx int
 	r   *bufio.Reader
 	row []string
+	buf []byte // the current row's text, reused
 }
 
 func (r *run) next() (bool, error) {
@@ -201,17 +202,25 @@ func (r *run) next() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("sorting rows: reading run: %w", err)
 	}
-	row := make([]string, n)
-	for i := range row {
+	// One allocation for the row's text: the cells are slices of it.
+	lens := make([]int, n)
+	r.buf = r.buf[:0]
+	for i := range lens {
 		l, err := binary.ReadUvarint(r.r)
 		if err != nil {
 			return false, fmt.Errorf("sorting rows: reading run: %w", err)
 		}
-		b := make([]byte, l)
-		if _, err := io.ReadFull(r.r, b); err != nil {
+		lens[i] = int(l)
+		start := len(r.buf)
+		r.buf = slices.Grow(r.buf, int(l))[:start+int(l)]
+		if _, err := io.ReadFull(r.r, r.buf[start:]); err != nil {
 			return false, fmt.Errorf("sorting rows: reading run: %w", err)
 		}
-		row[i] = string(b)
+	}
+	text := string(r.buf)
+	row := make([]string, n)
+	for i, l := range lens {
+		row[i], text = text[:l], text[l:]
 	}
 	r.row = row
 	return true, nil

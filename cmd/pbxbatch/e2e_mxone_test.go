@@ -1,0 +1,422 @@
+package main
+
+// End-to-end tests of a rollout against the MX-ONE simulator, through the
+// real CLI: what issue "MX-ONE … make demo runs a real rollout" says must
+// hold.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	mxonesim "github.com/pbxbatch/pbxbatch/adapters/mxone/sim"
+	"github.com/pbxbatch/pbxbatch/batch/report"
+	"github.com/pbxbatch/pbxbatch/batch/rundir"
+	"github.com/pbxbatch/pbxbatch/internal/sampledata"
+	"github.com/pbxbatch/pbxbatch/internal/simkit"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+// The test binary doubles as the pbxbatch binary for subprocess tests: with
+// this variable set, TestMain runs the CLI instead of the tests.
+const e2eMainEnv = "PBXBATCH_E2E_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(e2eMainEnv) == "1" {
+		os.Exit(runMain(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+type mxoneEnv struct {
+	t      *testing.T
+	sim    *mxonesim.Sim
+	srv    *simkit.Server
+	dir    string
+	global []string
+}
+
+const e2ePasswordEnv = "PBXBATCH_E2E_PW"
+
+func newMXONEEnv(t *testing.T, o simkit.Options) *mxoneEnv {
+	t.Helper()
+	o.Username, o.Password = "admin", "e2e-secret-pw"
+	sim, err := mxonesim.New(mxonesim.Options{Options: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pbxbatch.yaml")
+	body := fmt.Sprintf("targets:\n  lab:\n    adapter: mxone\n    url: %s\n    username: admin\n    password_env: %s\n    rate: 1000\n    concurrency: 8\n    timeout: 2s\n",
+		srv.URL, e2ePasswordEnv)
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(e2ePasswordEnv, "e2e-secret-pw")
+	return &mxoneEnv{t: t, sim: sim, srv: srv, dir: dir,
+		global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}
+}
+
+// cli runs pbxbatch in-process and returns its exit code and output.
+func (e *mxoneEnv) cli(args ...string) (int, string, string) {
+	e.t.Helper()
+	var out, errb bytes.Buffer
+	root := newRootCmd()
+	root.SetArgs(append(slices.Clone(e.global), args...))
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	err := root.ExecuteContext(context.Background())
+	if err != nil && !isSilent(err) {
+		fmt.Fprintln(&errb, "pbxbatch:", err)
+	}
+	return exitCode(err), out.String(), errb.String()
+}
+
+func (e *mxoneEnv) mustCLI(want int, args ...string) string {
+	e.t.Helper()
+	code, out, errs := e.cli(args...)
+	if code != want {
+		e.t.Fatalf("pbxbatch %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, tail(out), tail(errs))
+	}
+	return out + errs
+}
+
+func tail(s string) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-40):], "\n")
+}
+
+func writeRollout(t *testing.T, path string, cfg sampledata.Config) *sampledata.Rollout {
+	t.Helper()
+	r := sampledata.New(cfg)
+	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sampledata.WriteXLSX(path, sheets); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// smallRollout keeps the e2e tests quick: every kind and extension type,
+// a department tree per location, users with one and two extensions.
+var smallRollout = sampledata.Config{Locations: 3, Users: 60, Extensions: 84}
+
+// assertSimHolds checks that the simulator holds exactly the rollout's
+// records, linked as the workbook says.
+func assertSimHolds(t *testing.T, snap mxonesim.Snapshot, r *sampledata.Rollout) {
+	t.Helper()
+	names := func(kind, field string) []string {
+		var out []string
+		for rec := range r.Records(kind) {
+			out = append(out, rec.String(field))
+		}
+		slices.Sort(out)
+		return out
+	}
+	var got []string
+	for _, l := range snap.Locations {
+		got = append(got, l.Name)
+	}
+	if want := names("location", "locationName"); !slices.Equal(got, want) {
+		t.Errorf("locations = %v, want %v", got, want)
+	}
+	if len(snap.Departments) != r.Len("department") {
+		t.Errorf("%d departments, want %d", len(snap.Departments), r.Len("department"))
+	}
+	for rec := range r.Records("department") {
+		d, ok := snap.Department(rec.String("departmentName"))
+		if !ok {
+			t.Errorf("department %q missing", rec.String("departmentName"))
+			continue
+		}
+		if d.Location != rec.String("location") || d.Parent != rec.String("parentDepartment") {
+			t.Errorf("department %s: location %q parent %q, want %q %q", d.Name, d.Location, d.Parent, rec.String("location"), rec.String("parentDepartment"))
+		}
+	}
+	if len(snap.Users) != r.Len("user") {
+		t.Errorf("%d users, want %d", len(snap.Users), r.Len("user"))
+	}
+	wantExts := map[string][]string{} // userId -> "number@subsystem"
+	for rec := range r.Records("extension") {
+		if o := rec.String("owner"); o != "" {
+			wantExts[o] = append(wantExts[o], rec.String("extensionNumber")+"@"+rec.String("subsystemName"))
+		}
+	}
+	for rec := range r.Records("user") {
+		id := rec.String("userId")
+		u, ok := snap.User(id)
+		if !ok {
+			t.Errorf("user %s missing", id)
+			continue
+		}
+		if want := strings.Split(rec.String("departments"), ";"); !slices.Equal(u.Departments, want) {
+			t.Errorf("user %s departments = %v, want %v (primary first)", id, u.Departments, want)
+		}
+		gotE, wantE := slices.Sorted(slices.Values(u.Extensions)), slices.Sorted(slices.Values(wantExts[id]))
+		if !slices.Equal(gotE, wantE) {
+			t.Errorf("user %s extensions = %v, want %v", id, gotE, wantE)
+		}
+	}
+	if len(snap.Extensions) != r.Len("extension") {
+		t.Errorf("%d extensions, want %d", len(snap.Extensions), r.Len("extension"))
+	}
+	for rec := range r.Records("extension") {
+		x, ok := snap.Extension(rec.String("extensionNumber"), rec.String("subsystemName"))
+		if !ok {
+			t.Errorf("extension %s missing", schemas.MustLoad("mxone").Kind("extension").KeyOf(rec))
+			continue
+		}
+		if x.Owner != rec.String("owner") {
+			t.Errorf("extension %s owner %q, want %q", x.Number, x.Owner, rec.String("owner"))
+		}
+	}
+}
+
+func TestMXONERolloutAppliesExactlyAndReappliesAsNoops(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	in := filepath.Join(e.dir, "rollout.xlsx")
+	r := writeRollout(t, in, smallRollout)
+
+	out := e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", in)
+	if !strings.Contains(out, "0 failed, 0 blocked") {
+		t.Errorf("apply summary does not say zero failures:\n%s", out)
+	}
+	assertSimHolds(t, e.sim.Snapshot(), r)
+
+	out = e.mustCLI(exitOK, "plan", "--target", "lab", in)
+	if !strings.Contains(out, "No changes") && !strings.Contains(out, "no changes") {
+		t.Errorf("re-plan after apply should show no changes:\n%s", tail(out))
+	}
+	out = e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", in)
+	if !strings.Contains(out, "0 created, 0 updated, 0 deleted") {
+		t.Errorf("re-apply should change nothing:\n%s", out)
+	}
+	if strings.Contains(out, "e2e-secret-pw") {
+		t.Error("the password appears in the output")
+	}
+}
+
+func TestMXONERolloutSurvivesFaultsWithoutDuplicates(t *testing.T) {
+	faults, err := simkit.ParseFaults("429,503,500,drop,timeout,write/500@after,write/drop@after,write/timeout@after")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newMXONEEnv(t, simkit.Options{FaultRate: 0.10, Faults: faults, FaultSeed: 7,
+		TimeoutHold: 3 * time.Second, RetryAfter: 10 * time.Millisecond})
+	in := filepath.Join(e.dir, "rollout.xlsx")
+	r := writeRollout(t, in, smallRollout)
+
+	code, out, errs := e.cli("apply", "--yes", "--target", "lab", "--progress", "none", in)
+	// Retries run out only in a very unlucky streak; then resume finishes.
+	for tries := 0; code == exitPartial && tries < 3; tries++ {
+		runs, err := rundir.List(e.global[3])
+		if err != nil || len(runs) == 0 {
+			t.Fatalf("no run to resume: %v", err)
+		}
+		code, out, errs = e.cli("resume", "--progress", "none", runs[0].ID)
+	}
+	if code != exitOK {
+		t.Fatalf("apply with 10%% faults: exit %d\n%s\n%s", code, tail(out), tail(errs))
+	}
+	assertSimHolds(t, e.sim.Snapshot(), r)
+	st := e.sim.Stats()
+	if st.TotalFaults() == 0 {
+		t.Fatal("no faults were injected; the test proves nothing")
+	}
+	if n := st.TotalDuplicateCreates(); n != 0 {
+		t.Errorf("%d duplicate-create attempts reached the simulator: %v", n, st.DuplicateCreates)
+	}
+}
+
+func TestMXONEKillAndResumeEndsInTheSameState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	e := newMXONEEnv(t, simkit.Options{Latency: 4 * time.Millisecond})
+	in := filepath.Join(e.dir, "rollout.xlsx")
+	r := writeRollout(t, in, smallRollout)
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", in)
+	for kill := 0; ; kill++ {
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = append(os.Environ(), e2eMainEnv+"=1")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		killed := false
+		if kill < 4 {
+			select {
+			case err = <-done:
+			case <-time.After(time.Duration(150+rng.IntN(500)) * time.Millisecond):
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				err = <-done
+				killed = true
+			}
+		} else {
+			err = <-done
+		}
+		if !killed {
+			if err != nil {
+				t.Fatalf("final attempt failed: %v\n%s", err, tail(out.String()))
+			}
+			break
+		}
+		// Resume the newest run from now on (the first apply made it).
+		runs, lerr := rundir.List(e.global[3])
+		if lerr != nil || len(runs) == 0 {
+			continue // killed before the run directory existed: start again
+		}
+		args = append(slices.Clone(e.global), "resume", "--progress", "none", runs[0].ID)
+	}
+	assertSimHolds(t, e.sim.Snapshot(), r)
+	if n := e.sim.Stats().TotalDuplicateCreates(); n != 0 {
+		t.Errorf("%d duplicate-create attempts after kill -9 and resume: %v", n, e.sim.Stats().DuplicateCreates)
+		if runs, _ := rundir.List(e.global[3]); len(runs) > 0 {
+			b, _ := os.ReadFile(filepath.Join(runs[0].Dir, rundir.JournalFile))
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, `"department"`) {
+					t.Log(l)
+				}
+			}
+		}
+	}
+}
+
+func TestMXONEBadDepartmentBlocksExactlyItsUsersAndExtensions(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	dir := filepath.Join(e.dir, "csv")
+	r := sampledata.New(smallRollout)
+	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One leaf department names a parent that exists nowhere: planning
+	// blocks it, and apply --allow-blocked must block exactly the users in
+	// it and their extensions, and create everything else.
+	bad := ""
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sheets {
+		if s.Kind == "department" {
+			parentCol := slices.Index(s.Header, "parentDepartment")
+			nameCol := slices.Index(s.Header, "departmentName")
+			rows := slices.Collect(s.Rows)
+			last := rows[len(rows)-1]
+			bad = last[nameCol]
+			last[parentCol] = "No Such Department"
+			s.Rows = slices.Values(rows)
+		}
+		if err := sampledata.WriteCSVFile(filepath.Join(dir, s.FileName()), s, sampledata.CSVOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantBlocked := map[string]bool{"department/" + bad: true}
+	for u := range r.Records("user") {
+		if slices.Contains(strings.Split(u.String("departments"), ";"), bad) {
+			wantBlocked["user/"+u.String("userId")] = true
+		}
+	}
+	for x := range r.Records("extension") {
+		if wantBlocked["user/"+x.String("owner")] {
+			wantBlocked["extension/"+x.String("extensionNumber")] = true
+		}
+	}
+	if len(wantBlocked) < 3 {
+		t.Fatalf("the bad department %q has no users with extensions; pick another", bad)
+	}
+
+	e.mustCLI(exitError, "apply", "--yes", "--target", "lab", "--progress", "none", dir)
+	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", "--allow-blocked", dir)
+
+	runs, err := rundir.List(e.global[3])
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("want one run, got %d (%v)", len(runs), err)
+	}
+	gotBlocked := blockedInResults(t, filepath.Join(runs[0].Dir, report.ResultsFile))
+	for k := range wantBlocked {
+		if !gotBlocked[k] {
+			t.Errorf("%s should be blocked", k)
+		}
+	}
+	for k := range gotBlocked {
+		if !wantBlocked[k] {
+			t.Errorf("%s is blocked but does not depend on department %q", k, bad)
+		}
+	}
+	snap := e.sim.Snapshot()
+	if _, ok := snap.Department(bad); ok {
+		t.Errorf("the bad department was created")
+	}
+	if want := r.Len("user") - countPrefix(wantBlocked, "user/"); len(snap.Users) != want {
+		t.Errorf("%d users created, want %d", len(snap.Users), want)
+	}
+}
+
+func countPrefix(m map[string]bool, prefix string) int {
+	n := 0
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// blockedInResults reads results.xlsx and returns "kind/key" of every row
+// whose status is blocked (the key is the row's first data column).
+func blockedInResults(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	set := schemas.MustLoad("mxone")
+	out := map[string]bool{}
+	for _, sheet := range f.GetSheetList() {
+		k := set.Kind(sheet)
+		if k == nil {
+			continue
+		}
+		rows, err := f.GetRows(sheet)
+		if err != nil || len(rows) < 2 {
+			continue
+		}
+		status := slices.Index(rows[0], "status")
+		keyCol := slices.Index(rows[0], k.Key[0])
+		if status < 0 || keyCol < 0 {
+			t.Fatalf("%s: no status or key column in %v", sheet, rows[0])
+		}
+		for _, row := range rows[1:] {
+			if status < len(row) && row[status] == "blocked" {
+				out[k.Name+"/"+row[keyCol]] = true
+			}
+		}
+	}
+	return out
+}
