@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/retry"
 )
 
 // defaultTimeout bounds one HTTP exchange when the target sets none.
@@ -52,6 +53,8 @@ type client struct {
 
 	pagesMu  sync.Mutex
 	pageBase map[string]int // path -> detected first page number
+
+	reads retry.Options // how GETs are retried
 }
 
 func newClient(t adapters.Target) (*client, error) {
@@ -68,6 +71,7 @@ func newClient(t adapters.Target) (*client, error) {
 		now:      time.Now,
 		pageBase: map[string]int{},
 	}
+	c.reads.Attempts = 8
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
 	}
@@ -234,6 +238,19 @@ func jwtClaims(tok string) claims {
 // out is not nil and there is a body). A 401 triggers one token renewal and
 // one resend; everything else is returned classified.
 func (c *client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	if method != http.MethodGet {
+		return c.doOnce(ctx, method, path, q, body, out)
+	}
+	// Reads change nothing, so they are retried here, request by request:
+	// listing extensions takes one GET per extension (PM has no list
+	// endpoint for them), and retrying a whole listing could never succeed
+	// against a target that fails a few requests in a hundred. Writes are
+	// never retried here: the runner reads back first when their outcome
+	// is unknown.
+	return retry.Do(ctx, c.reads, method+" "+path, func() error { return c.doOnce(ctx, method, path, q, body, out) })
+}
+
+func (c *client) doOnce(ctx context.Context, method, path string, q url.Values, body, out any) error {
 	tok, err := c.currentToken(ctx)
 	if err != nil {
 		return err

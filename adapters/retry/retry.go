@@ -65,7 +65,15 @@ func transient(err error) bool {
 	return false
 }
 
-// do calls fn until it succeeds, fails for good, or runs out of attempts.
+// Do calls fn until it succeeds, fails for good, or runs out of attempts:
+// the loop adapters use for their own idempotent requests (one GET of a
+// listing made of many), where retrying the whole operation could never
+// succeed against a target that fails a few requests in a hundred.
+func Do(ctx context.Context, o Options, what string, fn func() error) error {
+	o.defaults()
+	return do(ctx, &o, what, fn)
+}
+
 func do(ctx context.Context, o *Options, what string, fn func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {

@@ -495,3 +495,22 @@ func TestCallsCutOffAfterCancelStayInFlightForResume(t *testing.T) {
 		t.Fatalf("after resume: %+v", st)
 	}
 }
+
+func TestResumeWithoutLocksRunsEachOperationOnce(t *testing.T) {
+	b := rollout(3, 6, 1)
+	for _, op := range b.p.Ops {
+		op.Locks = nil // without locks nothing else would serialise a double dispatch
+	}
+	a := stub.New()
+	a.Put("site", schemas.Record{"siteName": "HQ"})
+	prior := map[int]journal.Entry{0: {Op: 0, Status: batch.StatusSucceeded, Attempt: 1}}
+	out, err := run.Run(context.Background(), open(t, a), b.p, b.kinds, run.Options{Concurrency: 8, Prior: prior})
+	if err != nil || !out.Counts.Complete() {
+		t.Fatalf("%v %+v", err, out.Counts)
+	}
+	for _, c := range a.Calls() {
+		if c.Op == "create" && !c.Landed {
+			t.Errorf("%s %s was sent twice", c.Kind, c.Key)
+		}
+	}
+}

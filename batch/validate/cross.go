@@ -13,7 +13,7 @@ import (
 
 // cross is layer 2: what must be checked across rows and sheets. It runs on
 // one goroutine, in row order, and keeps compact state per key: a 64-bit
-// hash and where the key was first seen (12 bytes of payload), so a
+// hash and where the key was first seen (16 bytes a key), so a
 // million keys cost tens of MiB, not the rows. Two different keys sharing
 // a 64-bit hash (odds about 1 in 10^7 at a million keys) would be reported
 // as a duplicate; the message shows both cells, so a user can tell.
@@ -21,8 +21,8 @@ type cross struct {
 	set     *schemas.Set
 	seed    maphash.Seed
 	tables  []*table
-	keys    map[*schemas.Kind]map[uint64]pos
-	pending map[refID]*pendingRef // references to keys not seen (yet)
+	keys    map[*schemas.Kind]map[uint64]uint64 // key hash -> packed pos of its first cell
+	pending map[refID]*pendingRef               // references to keys not seen (yet)
 	self    map[*schemas.Kind]map[uint64]*selfNode
 	only    *schemas.Kind // --kind: references to other kinds are not judged
 }
@@ -32,6 +32,16 @@ type pos struct {
 	table uint32
 	row   uint32
 	col   uint32
+}
+
+// pack squeezes a pos into 8 bytes for the per-key map, which holds one
+// entry per record: 16 bits of table, 16 of column, 32 of row.
+func (p pos) pack() uint64 {
+	return uint64(p.table&0xFFFF)<<48 | uint64(min(p.col, 0xFFFF))<<32 | uint64(p.row)
+}
+
+func unpack(v uint64) pos {
+	return pos{table: uint32(v >> 48), col: uint32(v>>32) & 0xFFFF, row: uint32(v)}
 }
 
 type refID struct {
@@ -60,7 +70,7 @@ type selfNode struct {
 func newCross(set *schemas.Set, only *schemas.Kind) *cross {
 	return &cross{
 		set: set, seed: maphash.MakeSeed(), only: only,
-		keys:    map[*schemas.Kind]map[uint64]pos{},
+		keys:    map[*schemas.Kind]map[uint64]uint64{},
 		pending: map[refID]*pendingRef{},
 		self:    map[*schemas.Kind]map[uint64]*selfNode{},
 	}
@@ -87,7 +97,7 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 		h := x.hash(key)
 		keys := x.keys[k]
 		if keys == nil {
-			keys = map[uint64]pos{}
+			keys = map[uint64]uint64{}
 			x.keys[k] = keys
 		}
 		first := sp.cols[sp.keyCols[0]]
@@ -95,11 +105,11 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 			o := first.origin
 			o.Row = int(row)
 			r.diags.Add(diag.Diagnostic{Severity: diag.Error, Origin: o, Field: first.field.Path, Code: "key.duplicate",
-				Message: fmt.Sprintf("%s %q is already at %s; each %s may appear once: remove one row or change its key", k.Name, key, x.origin(p), k.Name),
+				Message: fmt.Sprintf("%s %q is already at %s; each %s may appear once: remove one row or change its key", k.Name, key, x.origin(unpack(p)), k.Name),
 				Value:   key})
 			r.bad = true
 		} else {
-			keys[h] = pos{sp.tableIdx, row, uint32(first.idx)}
+			keys[h] = pos{sp.tableIdx, row, uint32(first.idx)}.pack()
 			delete(x.pending, refID{k, h})
 		}
 	}

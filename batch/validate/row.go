@@ -31,7 +31,7 @@ type rowResult struct {
 // check runs layer 1 on one row. It is called concurrently and only reads sp.
 func (sp *spec) check(wr workbook.Row) rowResult {
 	t, k := sp.table, sp.kind
-	res := rowResult{diags: wr.Diags}
+	res := rowResult{diags: slices.Clip(wr.Diags)} // appends must not write into the reader's array
 	if isBlank(wr.Cells) {
 		res.blank = true
 		return res

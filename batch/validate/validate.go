@@ -62,8 +62,8 @@ type Result struct {
 // Valid reports whether the input can go on to planning: warnings allowed.
 func (r *Result) Valid() bool { return !r.Diags.HasErrors() }
 
-// Validator checks workbooks against one adapter's kinds. It is safe to use
-// from one goroutine at a time.
+// Validator checks workbooks against one adapter's kinds. It holds no state
+// between calls, so one Validator may check several inputs concurrently.
 type Validator struct {
 	set   *schemas.Set
 	opts  Options

@@ -371,3 +371,38 @@ func between(s, a, b string) string {
 	v, _, _ := strings.Cut(rest, b)
 	return v
 }
+
+func TestPhoneSerialRenameAndDelete(t *testing.T) {
+	s, _, c := start(t, Options{})
+	ctx := context.Background()
+	for _, serial := range []string{"0004f2000001", "0004f2000002"} {
+		if err := c.Call(ctx, api.PhoneService, "AddPhone", api.AddPhone{Phone: api.Phone{SerialNumber: serial, ModelID: "snom370"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rename := func(from, to string) error {
+		return c.Call(ctx, api.PhoneService, "ManagePhone", api.ManagePhone{Search: &api.PhoneSearch{BySerialNumber: from}, Edit: []api.Property{api.Set("serialNumber", to)}}, nil)
+	}
+	if f := faultOf(t, rename("0004f2000001", "0004f2000002")); !strings.Contains(f.String, "DuplicateSerialNumber") {
+		t.Fatalf("rename onto another phone: %s", f.String)
+	}
+	if err := rename("0004f2000001", "0004f2000009"); err != nil {
+		t.Fatal(err)
+	}
+	for serial, want := range map[string]int{"0004f2000001": 0, "0004f2000009": 1} {
+		var out api.FindPhoneResponse
+		if err := c.Call(ctx, api.PhoneService, "FindPhone", api.FindPhone{Search: &api.PhoneSearch{BySerialNumber: serial}}, &out); err != nil || len(out.Phones.Items) != want {
+			t.Fatalf("find %s after rename: %v, %d phones, want %d", serial, err, len(out.Phones.Items), want)
+		}
+	}
+	if err := c.Call(ctx, api.PhoneService, "ManagePhone", api.ManagePhone{Search: &api.PhoneSearch{BySerialNumber: "0004f2000009"}, DeletePhone: yes()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if snap := s.Snapshot(); len(snap.Phones) != 1 || snap.Phones[0].SerialNumber != "0004f2000002" {
+		t.Fatalf("after delete: %+v", snap.Phones)
+	}
+	// The serial is free again.
+	if err := c.Call(ctx, api.PhoneService, "AddPhone", api.AddPhone{Phone: api.Phone{SerialNumber: "0004f2000009", ModelID: "snom370"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,123 @@
+package main
+
+// End-to-end tests of the sipXcom rollout through the real CLI, against
+// the sipx simulator: what issue 6 says must hold.
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
+	"github.com/pbxbatch/pbxbatch/batch/rundir"
+	"github.com/pbxbatch/pbxbatch/internal/simkit"
+)
+
+const sipxRollout = "../../testdata/sipx/rollout.xlsx"
+
+// newSipxEnv starts a sipx simulator and a config naming it "lab"; the
+// returned env runs the CLI like the MX-ONE tests do.
+func newSipxEnv(t *testing.T, o simkit.Options) (*mxoneEnv, *sim.Sim) {
+	t.Helper()
+	o.Username, o.Password = "superadmin", "e2e-secret-pw"
+	srv, s, err := sim.Start("127.0.0.1:0", sim.Options{Options: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pbxbatch.yaml")
+	body := "targets:\n  lab:\n    adapter: sipx\n    url: " + srv.URL + "\n    username: superadmin\n    password_env: " + e2ePasswordEnv +
+		"\n    rate: 2000\n    concurrency: 8\n    timeout: 2s\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(e2ePasswordEnv, "e2e-secret-pw")
+	return &mxoneEnv{t: t, dir: dir, global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}, s
+}
+
+// assertSipxRollout checks the simulator holds the sample rollout.
+func assertSipxRollout(t *testing.T, s *sim.Sim) {
+	t.Helper()
+	snap := s.Snapshot()
+	lines := 0
+	for _, p := range snap.Phones {
+		lines += len(p.Lines)
+	}
+	if len(snap.Users) != 321 || len(snap.Phones) != 300 || lines != 330 || len(snap.CallGroups) != 12 || len(snap.ParkOrbits) != 4 || len(snap.Permissions) != 13 {
+		t.Fatalf("simulator holds %d users (with superadmin), %d phones, %d lines, %d call groups, %d park orbits, %d permissions; want 321, 300, 330, 12, 4, 13",
+			len(snap.Users), len(snap.Phones), lines, len(snap.CallGroups), len(snap.ParkOrbits), len(snap.Permissions))
+	}
+	if n := s.Stats().Snapshot().TotalDuplicateCreates(); n != 0 {
+		t.Errorf("%d duplicate-create attempts reached the simulator: %v", n, s.Stats().Snapshot().DuplicateCreates)
+	}
+}
+
+func TestSipxRolloutAppliesAndReappliesAsNoops(t *testing.T) {
+	e, s := newSipxEnv(t, simkit.Options{})
+	out := e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", sipxRollout)
+	if !strings.Contains(out, "0 failed, 0 blocked") {
+		t.Errorf("apply summary does not say zero failures:\n%s", tail(out))
+	}
+	assertSipxRollout(t, s)
+	out = e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", sipxRollout)
+	if !strings.Contains(out, "0 created, 0 updated, 0 deleted") {
+		t.Errorf("re-apply should change nothing:\n%s", tail(out))
+	}
+}
+
+// TestSipxKillAndResumeEndsInTheSameState kills apply with SIGKILL at
+// random moments, resumes the run each time, and checks the PBX ends up
+// holding exactly the rollout, with no create sent twice.
+func TestSipxKillAndResumeEndsInTheSameState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	e, s := newSipxEnv(t, simkit.Options{Latency: 3 * time.Millisecond})
+	rng := rand.New(rand.NewPCG(6, 6))
+	args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", sipxRollout)
+	kills := 0
+	for attempt := 0; ; attempt++ {
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = append(os.Environ(), e2eMainEnv+"=1")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		killed := false
+		select {
+		case err = <-done:
+		case <-time.After(time.Duration(300+rng.IntN(600)) * time.Millisecond):
+			if attempt < 4 {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+			}
+			err = <-done
+		}
+		if !killed {
+			if err != nil {
+				t.Fatalf("final attempt failed: %v\n%s", err, tail(out.String()))
+			}
+			break
+		}
+		kills++
+		if runs, lerr := rundir.List(e.global[3]); lerr == nil && len(runs) > 0 {
+			args = append(slices.Clone(e.global), "resume", "--progress", "none", runs[0].ID)
+		}
+	}
+	if kills == 0 {
+		t.Fatal("apply finished before the first kill; the test proves nothing")
+	}
+	assertSipxRollout(t, s)
+}
