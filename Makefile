@@ -37,16 +37,16 @@ bench:
 
 ## fuzz: a short run of each fuzz target.
 fuzz:
-	$(GO) test ./internal/workbook -run '^$$' -fuzz FuzzCSV -fuzztime 30s
-	$(GO) test ./internal/workbook -run '^$$' -fuzz FuzzXLSX -fuzztime 30s
+	$(GO) test ./internal/workbook -run '^$$' -fuzz FuzzCSV -fuzztime 30s -fuzzminimizetime 3s
+	$(GO) test ./internal/workbook -run '^$$' -fuzz FuzzXLSX -fuzztime 30s -fuzzminimizetime 3s
 
 ## templates: regenerate templates/ from the schemas.
 templates:
-	$(GO) run ./cmd/pbxbatch template mxone -o templates/mxone-rollout-template.xlsx
+	$(GO) run ./cmd/pbxbatch template mxone -o templates/mxone-rollout-template.xlsx --force
 
 ## testdata: regenerate the sample workbooks from their generators.
 testdata:
-	$(GO) generate ./testdata/...
+	$(GO) generate ./internal/sampledata
 
 clean:
 	rm -rf bin $(DEMODIR) .pbxbatch

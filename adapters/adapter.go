@@ -116,6 +116,26 @@ type Target struct {
 	HTTPClient *http.Client
 	// Options holds adapter-specific keys from the config file.
 	Options map[string]string
+	// Pacer, when set, spaces the adapter's requests; an adapter that
+	// implements RequestPacer waits on it before every request it sends and
+	// tells it when the target throttles, so that the configured rate
+	// bounds requests, not operations (one MX-ONE extension create is four
+	// requests).
+	Pacer Pacer
+}
+
+// Pacer spaces requests to a target and adapts when it throttles
+// (internal/pace implements it).
+type Pacer interface {
+	Wait(ctx context.Context) error
+	Throttled()
+	Succeeded()
+}
+
+// RequestPacer is implemented by adapters that honour Target.Pacer for
+// every request. For other adapters the runner paces whole operations.
+type RequestPacer interface {
+	PacesRequests() bool
 }
 
 // Secret is a string that never prints: fmt, %v, %s, JSON and slog all see

@@ -54,7 +54,8 @@ type client struct {
 	pagesMu  sync.Mutex
 	pageBase map[string]int // path -> detected first page number
 
-	reads retry.Options // how GETs are retried
+	reads retry.Options  // how GETs are retried
+	pacer adapters.Pacer // spaces every request (nil: unpaced)
 }
 
 func newClient(t adapters.Target) (*client, error) {
@@ -72,6 +73,7 @@ func newClient(t adapters.Target) (*client, error) {
 		pageBase: map[string]int{},
 	}
 	c.reads.Attempts = 8
+	c.pacer = t.Pacer
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
 	}
@@ -309,6 +311,11 @@ func (c *client) send(ctx context.Context, method, path string, q url.Values, bo
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if c.pacer != nil {
+		if err := c.pacer.Wait(ctx); err != nil {
+			return 0, adapters.Errorf(adapters.Retryable, "%s %s: not sent: %v", method, path, err)
+		}
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		wroteMu.Lock()
@@ -320,6 +327,14 @@ func (c *client) send(ctx context.Context, method, path string, q url.Values, bo
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return resp.StatusCode, c.transportError(ctx, method, path, true, err)
+	}
+	if c.pacer != nil {
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+			c.pacer.Throttled()
+		case resp.StatusCode < 300:
+			c.pacer.Succeeded()
+		}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp.StatusCode, c.scrub(classify(method, path, resp.StatusCode, resp.Header, data, c.now()))

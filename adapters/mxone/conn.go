@@ -49,7 +49,10 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 
 // Locks and Supports do not need a connection; the planner may ask the
 // adapter itself.
-func (*Adapter) Locks(c adapters.Change) []string               { return locks(c) }
+func (*Adapter) Locks(c adapters.Change) []string { return locks(c) }
+
+// PacesRequests: every request waits on Target.Pacer (see client.send).
+func (*Adapter) PacesRequests() bool                            { return true }
 func (*Adapter) Supports(kind string, a adapters.Action) string { return supports(kind, a) }
 
 // Conn is an open, authenticated connection to one PM instance. It is safe

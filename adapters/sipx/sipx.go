@@ -21,6 +21,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -52,6 +53,7 @@ type Adapter struct{ kinds *schemas.Set }
 var (
 	_ adapters.Adapter      = (*Adapter)(nil)
 	_ adapters.Capabilities = (*Adapter)(nil)
+	_ adapters.RequestPacer = (*Adapter)(nil)
 	_ adapters.Conn         = (*Conn)(nil)
 	_ adapters.Capabilities = (*Conn)(nil)
 )
@@ -61,6 +63,10 @@ func New() *Adapter { return &Adapter{kinds: schemas.MustLoad("sipx")} }
 
 func (a *Adapter) Name() string        { return "sipx" }
 func (a *Adapter) Kinds() *schemas.Set { return a.kinds }
+
+// PacesRequests: every SOAP request waits on Target.Pacer, since one
+// operation is up to a few requests (a line is a find and a manage).
+func (a *Adapter) PacesRequests() bool { return true }
 
 // Supports says what the API cannot do.
 func (a *Adapter) Supports(kind string, act adapters.Action) string {
@@ -119,6 +125,7 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 		realmOption:      t.Options[OptRealm],
 		soap:             soap.NewClient(base, api.Namespace, api.Prefix, t.Username, t.Password.Reveal(), hc),
 		generateProfiles: t.Options[OptGenerateProfiles] == "true",
+		pacer:            t.Pacer,
 	}
 	var out api.FindUserResponse
 	if err := c.call(ctx, api.UserService, "FindUser", api.FindUser{Search: &api.UserSearch{ByUserName: t.Username}}, &out, false); err != nil {
@@ -135,6 +142,7 @@ type Conn struct {
 	realmOption      string
 	soap             *soap.Client
 	generateProfiles bool
+	pacer            adapters.Pacer // spaces every request; nil = unpaced
 
 	permMu sync.Mutex
 	perms  *permCatalog // nil until loaded; reset by permission writes
@@ -199,11 +207,23 @@ func (c *Conn) call(ctx context.Context, svc, op string, in, out any, write bool
 	if op == "ResetServices" {
 		return adapters.Errorf(adapters.Permanent, "sipx: refusing to send ResetServices, which deletes whole kinds")
 	}
+	if c.pacer != nil {
+		if err := c.pacer.Wait(ctx); err != nil {
+			return &adapters.Error{Class: adapters.Retryable, Message: svc + "." + op + ": not sent: " + err.Error(), Err: err}
+		}
+	}
 	err := c.soap.Call(ctx, svc, op, in, out)
 	if err == nil {
+		if c.pacer != nil {
+			c.pacer.Succeeded()
+		}
 		return nil
 	}
-	return c.classify(ctx, svc+"."+op, err, write)
+	err = c.classify(ctx, svc+"."+op, err, write)
+	if c.pacer != nil && adapters.ClassOf(err) == adapters.Throttled {
+		c.pacer.Throttled()
+	}
+	return err
 }
 
 // manage sends a Manage* request (see call).
@@ -213,8 +233,8 @@ func (c *Conn) manage(ctx context.Context, m api.Manage) error {
 
 // conflictExceptions are the faults that mean "the key is taken".
 var conflictExceptions = map[string]string{
-	"NameInUseException":                "the name is already used by a user, alias, hunt group or park orbit (sipXconfig keeps them in one namespace)",
-	"ExtensionInUseException":           "the extension is already used by a user, alias, hunt group or park orbit",
+	"NameInUseException":                "the name or an alias is already used by a user, alias, hunt group or park orbit (sipXconfig keeps them in one namespace): pick another one",
+	"ExtensionInUseException":           "the extension is already used by a user, alias, hunt group or park orbit: pick another one",
 	"DuplicatePermissionLabelException": "a permission with this label already exists",
 	"DuplicateSerialNumberException":    "a phone with this MAC address already exists",
 }
@@ -281,6 +301,8 @@ func (c *Conn) classify(ctx context.Context, what string, err error, write bool)
 			e.Class, e.Message = adapters.Permanent, what+": "+he.Error()
 		}
 		return e
+	case errors.As(err, new(*tls.CertificateVerificationError)):
+		return &adapters.Error{Class: adapters.Permanent, Message: what + ": the server's TLS certificate is not trusted (" + err.Error() + "); give the target the CA that signed it", Err: err}
 	case errors.As(err, &te):
 		class := adapters.Retryable
 		if te.Sent && write {

@@ -2,6 +2,8 @@ package sipx_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +19,13 @@ import (
 	"github.com/pbxbatch/pbxbatch/adapters/sipx"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/api"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
+	"github.com/pbxbatch/pbxbatch/internal/simkit"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
+
+func simkitThrottleAll() simkit.Options {
+	return simkit.Options{FaultRate: 1, Faults: []simkit.Fault{{Kind: simkit.Fault429}}}
+}
 
 type testSim struct {
 	sim    *sim.Sim
@@ -292,5 +299,69 @@ func TestUserPinChangeAndPermissionsOnUpdate(t *testing.T) {
 	_, err := c.Apply(ctx, adapters.Change{Kind: "user", Action: adapters.Update, Record: rec})
 	if adapters.ClassOf(err) != adapters.Permanent || !strings.Contains(err.Error(), "cannot change the permissions") {
 		t.Errorf("permission change: %v", err)
+	}
+}
+
+type countingPacer struct{ waits, throttled, ok atomic.Int64 }
+
+func (p *countingPacer) Wait(ctx context.Context) error { p.waits.Add(1); return ctx.Err() }
+func (p *countingPacer) Throttled()                     { p.throttled.Add(1) }
+func (p *countingPacer) Succeeded()                     { p.ok.Add(1) }
+
+// TestEveryRequestWaitsOnThePacer: a line create is two requests, and both
+// are paced; a 429 is reported to the pacer as a throttle.
+func TestEveryRequestWaitsOnThePacer(t *testing.T) {
+	ts := startSim(t, sim.Options{})
+	seed := open(t, ts)
+	ctx := context.Background()
+	for _, ch := range []adapters.Change{
+		{Kind: "user", Action: adapters.Create, Record: schemas.Record{"userName": "201"}},
+		{Kind: "phone", Action: adapters.Create, Record: schemas.Record{"serialNumber": "0004f2000001", "modelId": "snom370"}},
+	} {
+		if _, err := seed.Apply(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &countingPacer{}
+	ts.target.Pacer = p
+	c := open(t, ts) // one request: the credential check
+	if _, err := c.Apply(ctx, adapters.Change{Kind: "line", Action: adapters.Create, Record: schemas.Record{"phone": "0004f2000001", "user": "201"}}); err != nil {
+		t.Fatal(err)
+	}
+	if p.waits.Load() != 3 || p.ok.Load() != 3 {
+		t.Fatalf("waits %d, successes %d; want 3 requests paced", p.waits.Load(), p.ok.Load())
+	}
+
+	busy := httptest.NewServer(ts.sim.Wrap(simkitThrottleAll()))
+	t.Cleanup(busy.Close)
+	bt := ts.target
+	bt.URL = busy.URL
+	if _, err := sipx.New().Open(ctx, bt); adapters.ClassOf(err) != adapters.Throttled || p.throttled.Load() != 1 {
+		t.Fatalf("429: %v, throttles reported %d", err, p.throttled.Load())
+	}
+}
+
+// TestOpenOverTLS: the adapter talks HTTPS to https://host:port, verifying
+// the server against the CA it is given, and refuses an unknown one.
+func TestOpenOverTLS(t *testing.T) {
+	srv, _, err := sim.Start("127.0.0.1:0", sim.Options{Options: simkit.Options{TLS: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(srv.CAPEM)
+	target := adapters.Target{URL: srv.URL, Username: "superadmin", Password: adapters.NewSecret("1234"), TLS: &tls.Config{RootCAs: pool}}
+	c, err := sipx.New().Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Get(context.Background(), "permission", schemas.Record{"label": "Voicemail"}); err != nil {
+		t.Fatal(err)
+	}
+	target.TLS = nil // system roots: the self-signed certificate is refused
+	if _, err := sipx.New().Open(context.Background(), target); adapters.ClassOf(err) != adapters.Permanent || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("unverified server: %v", err)
 	}
 }

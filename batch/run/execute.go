@@ -96,7 +96,7 @@ func (x *execution) loop(ctx, callCtx context.Context) completion {
 		// The token comes before the call slot: every operation of the
 		// dispatch window queues on the limiter, so a slow call or fsync
 		// never leaves it without a taker and the rate holds.
-		if err := r.pacer.Wait(ctx); err != nil {
+		if err := r.waitTurn(ctx); err != nil {
 			return x.interrupted()
 		}
 		if !r.acquire(ctx) {
@@ -122,7 +122,9 @@ func (x *execution) send(ctx, callCtx context.Context) (c completion, again bool
 	// Decide before giving the slot back, so that a failure that stops
 	// the run halts it before another operation can start a call.
 	if err == nil {
-		r.pacer.Succeeded()
+		if !r.opts.ConnPaces {
+			r.pacer.Succeeded()
+		}
 		return x.released(x.succeed(result.ID, ""))
 	}
 	x.lastErr = err
@@ -135,7 +137,7 @@ func (x *execution) send(ctx, callCtx context.Context) (c completion, again bool
 	}
 	switch adapters.ClassOf(err) {
 	case adapters.Throttled, adapters.Retryable:
-		if adapters.ClassOf(err) == adapters.Throttled {
+		if adapters.ClassOf(err) == adapters.Throttled && !r.opts.ConnPaces {
 			r.pacer.Throttled()
 		}
 		if x.tries >= r.opts.MaxAttempts {
@@ -296,4 +298,13 @@ func (x *execution) interrupted() completion {
 
 func (x *execution) pending() batch.Result {
 	return batch.Result{Op: x.i, Status: batch.StatusPending, Attempts: x.res.Attempts}
+}
+
+// waitTurn waits for the pacer before an operation's write, unless the
+// connection paces each of its requests itself.
+func (r *runner) waitTurn(ctx context.Context) error {
+	if r.opts.ConnPaces {
+		return ctx.Err()
+	}
+	return r.pacer.Wait(ctx)
 }

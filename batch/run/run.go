@@ -61,6 +61,15 @@ type Options struct {
 
 	// Pace fine-tunes pacing; Rate and Burst above take precedence.
 	Pace pace.Config
+	// Pacer, when set, is used instead of one made from Rate, Burst and
+	// Pace: share it with the connection (adapters.Target.Pacer) so that
+	// reads, writes and retries draw on one budget.
+	Pacer *pace.Pacer
+	// ConnPaces says the connection waits on Pacer before every request
+	// and reports throttling to it (adapters.RequestPacer): the runner then
+	// does not also pace whole operations, so that the rate bounds the
+	// requests the target sees.
+	ConnPaces bool
 	// Sleep waits between retries; tests replace it to count and skip
 	// waits. It must return ctx's error when ctx ends first.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -165,7 +174,7 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 	pc.Rate, pc.Burst = opts.Rate, opts.Burst
 	n := len(p.Ops)
 	r := &runner{
-		conn: conn, plan: p, kinds: kinds, opts: opts, pacer: pace.New(pc),
+		conn: conn, plan: p, kinds: kinds, opts: opts, pacer: opts.Pacer,
 		res: make([]batch.Result, n), final: make([]bool, n), started: make([]bool, n), waiting: make([]int, n),
 		dependents: make([][]int, n), locks: make([][]string, n),
 		lockHeld: map[string]bool{}, lockWait: map[string][]int{},
@@ -200,6 +209,9 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 				r.locks[i] = opts.Locker.Locks(adapters.Change{Kind: op.Kind, Action: a, Record: op.Record, Before: op.Before})
 			}
 		}
+	}
+	if r.pacer == nil {
+		r.pacer = pace.New(pc)
 	}
 	if cycle := findCycle(p); cycle != nil {
 		return nil, fmt.Errorf("plan: operations depend on each other in a cycle: %s (re-create the plan)", cycle)

@@ -92,7 +92,13 @@ func Root(stateDir string) string { return filepath.Join(stateDir, "runs") }
 // meta.json from m (ID, Started, State and PID are filled in). The
 // directory appears under its id only once it holds its meta and lock, so a
 // crash during Create leaves no half-made run behind in List.
-func Create(stateDir string, m Meta) (*Dir, error) {
+func Create(stateDir string, m Meta) (*Dir, error) { return CreateWithPlan(stateDir, m, nil) }
+
+// CreateWithPlan is Create with plan.json written inside before the
+// directory appears, so that every run List shows can be resumed: a crash
+// between creating a run and saving its plan would leave one that cannot.
+// The plan's secrets must already be masked.
+func CreateWithPlan(stateDir string, m Meta, p *batch.Plan) (*Dir, error) {
 	root := Root(stateDir)
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("creating state directory: %w", err)
@@ -110,6 +116,14 @@ func Create(stateDir string, m Meta) (*Dir, error) {
 	m.ID, m.State, m.PID = d.ID, Running, os.Getpid()
 	if m.Started.IsZero() {
 		m.Started = now
+	}
+	if p != nil {
+		m.Ops = len(p.Ops)
+		if err := writeJSON(d.File(PlanFile), p); err != nil {
+			d.Close()
+			os.RemoveAll(tmp)
+			return nil, err
+		}
 	}
 	d.meta = m
 	if err := d.writeMeta(); err != nil {

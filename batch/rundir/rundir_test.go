@@ -84,3 +84,20 @@ func TestListNewestFirstWithCounts(t *testing.T) {
 		t.Fatalf("ReadPlan: %v, %v", p, err)
 	}
 }
+
+func TestCreateWithPlanAppearsWithItsPlan(t *testing.T) {
+	state := t.TempDir()
+	p := &batch.Plan{Version: 1, Adapter: "stub", Ops: []*batch.Op{{ID: 0, Kind: "site", Key: "HQ", Action: batch.OpCreate}}}
+	d, err := rundir.CreateWithPlan(state, rundir.Meta{Target: "lab", Input: "in.xlsx"}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got, err := d.ReadPlan()
+	if err != nil || len(got.Ops) != 1 || got.Ops[0].Key != "HQ" {
+		t.Fatalf("plan in the new run: %+v, %v", got, err)
+	}
+	if d.Meta().Ops != 1 {
+		t.Errorf("meta counts %d ops, want 1", d.Meta().Ops)
+	}
+}

@@ -39,7 +39,7 @@ type runFlags struct {
 func (f *runFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.IntVar(&f.concurrency, "concurrency", 0, "calls in flight at most (default: the target's concurrency, else 4)")
-	fl.Float64Var(&f.rate, "rate", 0, "requests per second at most (default: the target's rate)")
+	fl.Float64Var(&f.rate, "rate", 0, "requests per second at most, reads and retries included (default: the target's rate)")
 	fl.IntVar(&f.maxFailures, "max-failures", 0, "stop scheduling new operations after this many failures (0 = no limit)")
 	fl.BoolVar(&f.failFast, "fail-fast", false, "stop scheduling at the first failure")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), log, none")
@@ -108,6 +108,7 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 	if err != nil {
 		return err
 	}
+	f.override(t)
 	p, in, conn, err := prepareApply(ctx, t, f, arg, stderr)
 	if err != nil {
 		return err
@@ -121,18 +122,15 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return withCode(exitError)
 	}
 
-	d, err := rundir.Create(g.stateDir, rundir.Meta{
+	// The plan is saved masked (as Build made it) before secrets go back in.
+	d, err := rundir.CreateWithPlan(g.stateDir, rundir.Meta{
 		Adapter: p.Adapter, Target: t.Name, TargetURL: t.URL,
 		Input: in.path, InputSHA256: in.sha256,
-	})
+	}, p)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	// The plan is saved masked (as Build made it) before secrets go back in.
-	if err := d.WritePlan(p); err != nil {
-		return err
-	}
 	if err := plan.FillSecrets(p, in.rows); err != nil {
 		return failRun(d, err)
 	}
@@ -237,7 +235,8 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	}
 	opts := run.Options{
 		Concurrency: firstPositive(f.concurrency, t.Concurrency, 4),
-		Rate:        firstPositiveF(f.rate, t.Rate),
+		Pacer:       t.pacer,
+		ConnPaces:   t.connPaces,
 		MaxFailures: f.maxFailures,
 		FailFast:    f.failFast,
 		Journal:     j,
@@ -359,13 +358,15 @@ func firstPositive(vs ...int) int {
 	return 0
 }
 
-func firstPositiveF(vs ...float64) float64 {
-	for _, v := range vs {
-		if v > 0 {
-			return v
-		}
+// override applies --rate and --concurrency to the target before it is
+// opened, so that the connection, the planner and the runner share them.
+func (f *runFlags) override(t *target) {
+	if f.rate > 0 {
+		t.Rate = f.rate
 	}
-	return 0
+	if f.concurrency > 0 {
+		t.Concurrency = f.concurrency
+	}
 }
 
 // failRun records that a run stopped on err before or instead of running,

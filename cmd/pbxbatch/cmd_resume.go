@@ -53,6 +53,7 @@ func runResume(ctx context.Context, g *globalOptions, f runFlags, id string, std
 	if err != nil {
 		return failRun(d, fmt.Errorf("run %s: %w", id, err))
 	}
+	f.override(t)
 	p, err := d.ReadPlan()
 	if err != nil {
 		return failRun(d, err)

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
-
-	"golang.org/x/time/rate"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/retry"
@@ -16,12 +13,19 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/validate"
 	"github.com/pbxbatch/pbxbatch/internal/config"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/internal/pace"
 )
 
 // target is a configured target with its adapter, not yet connected.
 type target struct {
 	adapters.Target
 	adapter adapters.Adapter
+	// pacer is the target's one request budget (rate: in the config),
+	// shared by the connection, the planner's reads and the runner.
+	pacer *pace.Pacer
+	// connPaces: the adapter waits on pacer before every request, so the
+	// rate bounds requests (an MX-ONE extension create is four of them).
+	connPaces bool
 }
 
 // loadTarget reads the named target from the config file and finds its
@@ -45,7 +49,11 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 // transient faults (adapters/retry); writes are the runner's business, so
 // give it retry.Unwrap of this connection.
 func (t *target) open(ctx context.Context) (adapters.Conn, error) {
-	conn, err := retry.Open(ctx, t.adapter, t.Target, retry.Options{})
+	t.pacer = pace.New(pace.Config{Rate: t.Rate})
+	if rp, ok := t.adapter.(adapters.RequestPacer); ok && rp.PacesRequests() {
+		t.Target.Pacer, t.connPaces = t.pacer, true
+	}
+	conn, err := retry.Open(ctx, t.adapter, t.Target, retry.Options{Pacer: t.pacer})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.URL, err)
 	}
@@ -95,8 +103,8 @@ func (t *target) planOptions(in *input) plan.Options {
 		Input:       in.path,
 		InputSHA256: in.sha256,
 	}
-	if t.Rate > 0 {
-		opts.Reads.Limiter = rate.NewLimiter(rate.Limit(t.Rate), max(1, int(math.Ceil(t.Rate))))
+	if !t.connPaces && t.pacer != nil {
+		opts.Reads.Limiter = t.pacer
 	}
 	if c, ok := t.adapter.(adapters.Capabilities); ok {
 		opts.Capabilities = c

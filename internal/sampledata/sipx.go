@@ -131,6 +131,8 @@ func (r *SipxRollout) user(u int) schemas.Record {
 		"userName": sipxUserName(u), "firstName": first, "lastName": last,
 		"emailAddress": asciiLower(first) + "." + asciiLower(last) + "@example.com",
 		"groups":       []any{dept}, "branchName": sipxBranches[u%len(sipxBranches)],
+		// An initial voicemail PIN, as a rollout sheet carries one.
+		"pin": fmt.Sprintf("%06d", (u*7919+104729)%1000000),
 	}
 	if u%3 == 0 {
 		rec["aliases"] = []any{asciiLower(first) + "." + asciiLower(last)}

@@ -3,6 +3,7 @@ package workbook
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,24 +17,26 @@ import (
 // input: rows in increasing physical order below the header, cells exactly
 // as many as header columns, every diagnostic placed.
 func checkInvariants(t *testing.T, path string, opts Options) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		readInvariants(t, path, opts)
-	}()
-	// A hang is a bug too; a time limit here (not a timing assertion)
+	done := make(chan error, 1)
+	go func() { done <- readInvariants(path, opts) }()
+	// A hang is a bug too; a generous limit here (not a timing assertion)
 	// turns it into a reproducible failure with the input saved.
 	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("reading did not finish in 20s")
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("reading did not finish in 60s")
 	}
 }
 
-func readInvariants(t *testing.T, path string, opts Options) {
+// readInvariants runs off the test goroutine, so it reports instead of
+// failing the test itself.
+func readInvariants(path string, opts Options) error {
 	b, err := Open(path, opts)
 	if err != nil {
-		return // a clear error is a fine answer to garbage
+		return nil // a clear error is a fine answer to garbage
 	}
 	defer b.Close()
 	for _, tb := range b.Tables {
@@ -45,20 +48,21 @@ func readInvariants(t *testing.T, path string, opts Options) {
 		for rows.Next() {
 			r := rows.Row()
 			if r.Num <= last {
-				t.Fatalf("%s: row %d after row %d", tb.Name, r.Num, last)
+				return fmt.Errorf("%s: row %d after row %d", tb.Name, r.Num, last)
 			}
 			last = r.Num
 			if len(r.Cells) != len(tb.Header) {
-				t.Fatalf("%s row %d: %d cells for %d headers", tb.Name, r.Num, len(r.Cells), len(tb.Header))
+				return fmt.Errorf("%s row %d: %d cells for %d headers", tb.Name, r.Num, len(r.Cells), len(tb.Header))
 			}
 			for _, d := range r.Diags {
 				if d.Row == 0 || d.Code == "" || d.Message == "" {
-					t.Fatalf("%s row %d: unplaced diagnostic %+v", tb.Name, r.Num, d)
+					return fmt.Errorf("%s row %d: unplaced diagnostic %+v", tb.Name, r.Num, d)
 				}
 			}
 		}
 		rows.Close()
 	}
+	return nil
 }
 
 func FuzzCSV(f *testing.F) {

@@ -16,7 +16,6 @@ import (
 	"context"
 	"embed"
 	"encoding/xml"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -96,8 +95,9 @@ type Sim struct {
 	endpoints map[string]*soap.Endpoint
 	auth      *authenticator
 
-	mu sync.Mutex
-	st *state
+	mu   sync.Mutex
+	st   *state
+	seed []seedRow // loaded by LoadFile; Reset restores it
 }
 
 // New returns a simulator with the administrator, the built-in permissions and
@@ -126,14 +126,16 @@ func (s *Sim) Wrap(o simkit.Options) http.Handler { return simkit.Wrap(s, o, &s.
 func (s *Sim) Stats() *simkit.Stats { return &s.stats }
 
 // NewHandler builds a simulator for pbxbatch sim: simkit's switches in o
-// (o.Username is the administrator account), wrapped. Seeding from a
-// workbook is not supported yet: apply the workbook to the running
-// simulator instead.
-func NewHandler(_ context.Context, o simkit.Options, seedPath string) (http.Handler, error) {
+// (o.Username is the administrator account), loaded with the workbook at
+// seedPath when given, and wrapped.
+func NewHandler(ctx context.Context, o simkit.Options, seedPath string) (http.Handler, error) {
+	s := New(Options{Options: o})
 	if seedPath != "" {
-		return nil, fmt.Errorf("sim sipx: --seed is not supported; start the simulator, then load the workbook with pbxbatch apply")
+		if err := s.LoadFile(ctx, seedPath); err != nil {
+			return nil, err
+		}
 	}
-	return New(Options{Options: o}).Handler(), nil
+	return s.Handler(), nil
 }
 
 // Start serves the simulator on listen ("127.0.0.1:0").
@@ -146,12 +148,18 @@ func Start(listen string, o Options) (*simkit.Server, *Sim, error) {
 	return srv, s, nil
 }
 
-// Reset empties the PBX back to a fresh install (/_sim/reset).
+// Reset puts the PBX back to a fresh install, then loads the seed again if
+// there is one (/_sim/reset).
 func (s *Sim) Reset() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.st = newState(s.opts.Branches, s.opts.Username)
 	s.st.ensureAdmin(s.opts.Realm, s.opts.Password)
+	seed := s.seed
+	s.mu.Unlock()
+	if seed != nil {
+		// It loaded once, into the same empty state; it loads again.
+		_ = s.applySeed(context.Background(), seed)
+	}
 }
 
 // Route names a request "UserService.AddUser" (reads are find*/get*, the
