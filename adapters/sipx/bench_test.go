@@ -18,7 +18,7 @@ func BenchmarkRolloutApply(b *testing.B) {
 		b.StopTimer()
 		ts := startSim(b, sim.Options{})
 		conn := open(b, ts)
-		p := buildPlan(b, conn, rows)
+		p := buildPlan(b, conn, rollout, rows)
 		b.StartTimer()
 		out, err := run.Run(context.Background(), conn, p, kindsOf(), run.Options{Concurrency: 8})
 		if err != nil {

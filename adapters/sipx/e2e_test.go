@@ -46,14 +46,27 @@ func readRows(t testing.TB, path string) []batch.Row {
 	return rows
 }
 
-func buildPlan(t testing.TB, conn adapters.Conn, rows []batch.Row) *batch.Plan {
+// buildPlan plans rows read from input and puts the input's secrets back
+// into the plan, as apply does.
+func buildPlan(t testing.TB, conn adapters.Conn, input string, rows []batch.Row) *batch.Plan {
 	t.Helper()
-	p, diags, err := plan.Build(context.Background(), conn, sipx.New().Kinds(), rows, plan.Options{Target: "sim"})
+	abs, err := filepath.Abs(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := plan.HashInput(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, diags, err := plan.Build(context.Background(), conn, sipx.New().Kinds(), rows, plan.Options{Target: "sim", Input: abs, InputSHA256: sum})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diags.HasErrors() {
 		t.Fatalf("plan: %v", diags)
+	}
+	if err := plan.FillSecrets(p, rows); err != nil {
+		t.Fatal(err)
 	}
 	return p
 }
@@ -115,14 +128,14 @@ func TestRolloutAppliesThenReappliesAsNoops(t *testing.T) {
 	ts := startSim(t, sim.Options{})
 	conn := open(t, ts)
 	rows := readRows(t, rollout)
-	p := buildPlan(t, conn, rows)
+	p := buildPlan(t, conn, rollout, rows)
 	if got := actions(p); got[batch.OpCreate] != len(p.Ops) {
 		t.Fatalf("first plan: %v, want only creates", got)
 	}
 	apply(t, conn, p, run.Options{Concurrency: 8})
 	checkRolloutLanded(t, ts.sim)
 
-	again := buildPlan(t, conn, rows)
+	again := buildPlan(t, conn, rollout, rows)
 	if got := actions(again); got[batch.OpNoop] != len(again.Ops) {
 		var changed []string
 		for _, op := range again.Ops {
@@ -146,7 +159,7 @@ func TestRolloutWithFaultsMakesNoDuplicates(t *testing.T) {
 	ts := startSim(t, sim.Options{})
 	conn := open(t, ts)
 	rows := readRows(t, rollout)
-	p := buildPlan(t, conn, rows)
+	p := buildPlan(t, conn, rollout, rows)
 
 	faulty := httptest.NewServer(ts.sim.Wrap(simkit.Options{
 		FaultRate: 0.1, FaultSeed: 3, TimeoutHold: 2 * time.Second, RetryAfter: time.Millisecond,
@@ -172,7 +185,7 @@ func TestRolloutWithFaultsMakesNoDuplicates(t *testing.T) {
 		t.Fatalf("only %d faults injected: the test did not test much", st.TotalFaults())
 	}
 	t.Logf("faults injected: %v; outcome %+v", ts.sim.Stats().Snapshot().Faults, out.Counts)
-	if got := actions(buildPlan(t, conn, rows)); got[batch.OpNoop] != len(p.Ops) {
+	if got := actions(buildPlan(t, conn, rollout, rows)); got[batch.OpNoop] != len(p.Ops) {
 		t.Fatalf("plan after the faulty apply: %v, want only no-ops", got)
 	}
 }
@@ -186,7 +199,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	src := startSim(t, sim.Options{})
 	srcConn := open(t, src)
-	apply(t, srcConn, buildPlan(t, srcConn, readRows(t, rollout)), run.Options{Concurrency: 8})
+	apply(t, srcConn, buildPlan(t, srcConn, rollout, readRows(t, rollout)), run.Options{Concurrency: 8})
 
 	dir := t.TempDir()
 	exportTo := func(conn adapters.Conn, name string, format export.Format) string {
@@ -201,7 +214,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 
 	dst := startSim(t, sim.Options{})
 	dstConn := open(t, dst)
-	p := buildPlan(t, dstConn, readRows(t, first))
+	p := buildPlan(t, dstConn, first, readRows(t, first))
 	apply(t, dstConn, p, run.Options{Concurrency: 8})
 	secondCSV := exportTo(dstConn, "second-csv", export.CSV)
 
