@@ -134,6 +134,13 @@ func TestRolloutAppliesThenReappliesAsNoops(t *testing.T) {
 	}
 	apply(t, conn, p, run.Options{Concurrency: 8})
 	checkRolloutLanded(t, ts.sim)
+	// The PIN of the sheet is the user's password now (users are not
+	// administrators, hence the refusal after authentication).
+	as := ts.target
+	as.Username, as.Password = "2000", adapters.NewSecret("104729")
+	if _, err := sipx.New().Open(context.Background(), as); err == nil || !strings.Contains(err.Error(), "not an administrator") {
+		t.Errorf("log in as 2000 with the sheet's PIN: %v", err)
+	}
 
 	again := buildPlan(t, conn, rollout, rows)
 	if got := actions(again); got[batch.OpNoop] != len(again.Ops) {

@@ -152,7 +152,8 @@ type Conn struct {
 }
 
 // realm returns the authentication realm PIN hashes are made with: from
-// SystemService (sipXconfig 4.6 and later), else the target's realm option.
+// SystemService (upstream servers have it; the seed documentation does not),
+// else the target's realm option.
 func (c *Conn) realm(ctx context.Context) (string, error) {
 	c.realmMu.Lock()
 	defer c.realmMu.Unlock()

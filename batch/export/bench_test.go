@@ -101,6 +101,7 @@ func cpuTime() time.Duration {
 func BenchmarkExport(b *testing.B) {
 	conn, set := BenchSource(b)
 	defer conn.Close()
+	listAll(b, conn, set) // warm up: adapters cache id ↔ name maps on the first pass
 	for _, format := range []Format{XLSX, CSV} {
 		b.Run(string(format), func(b *testing.B) {
 			var (

@@ -503,11 +503,10 @@ func writeMetadata(t *sheet.Table, m *Manifest) error {
 // csvOutput writes a directory of <plural>.csv files and manifest.json.
 type csvOutput struct {
 	o       Options
-	tmp     []string // files written, under temporary names
 	f       *os.File
 	bw      *bufio.Writer
 	c       *sheet.CSV
-	renames [][2]string
+	renames [][2]string // temporary name → final name, renamed by finish
 }
 
 func newCSVOutput(o Options) (*csvOutput, error) {
@@ -527,7 +526,6 @@ func (c *csvOutput) begin(k *schemas.Kind, info *KindInfo) (rowWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.tmp = append(c.tmp, f.Name())
 	c.renames = append(c.renames, [2]string{f.Name(), final})
 	c.f, c.bw = f, bufio.NewWriterSize(f, 256<<10)
 	if c.c, err = sheet.NewCSV(c.bw, c.o.BOM); err != nil {
@@ -559,7 +557,7 @@ func (c *csvOutput) finish(m *Manifest) error {
 			return err
 		}
 	}
-	c.tmp = nil
+	c.renames = nil
 	return nil
 }
 
@@ -567,8 +565,8 @@ func (c *csvOutput) abort() {
 	if c.f != nil {
 		c.f.Close()
 	}
-	for _, name := range c.tmp {
-		os.Remove(name)
+	for _, r := range c.renames { // written under temporary names only
+		os.Remove(r[0])
 	}
 }
 

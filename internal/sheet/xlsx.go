@@ -71,7 +71,7 @@ type XLSX struct {
 	cur      *Table
 	sheets   int
 	maxRows  int // data rows per sheet: MaxDataRows, lowered by tests
-	Comments int // notes not added because a sheet had maxComments already
+	DroppedNotes int // notes not added because their sheet had maxComments already
 }
 
 // XLSXOptions tune the writer.
@@ -346,7 +346,7 @@ func (t *Table) emit(cells []Cell, values []string, rowStyle Style) error {
 
 func (t *Table) comment(col, row int, text string) {
 	if len(t.comments) >= maxComments {
-		t.x.Comments++
+		t.x.DroppedNotes++
 		return
 	}
 	ref, _ := excelize.CoordinatesToCellName(col+1, row)
