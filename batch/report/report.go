@@ -79,9 +79,11 @@ func Write(dir string, in Input) (*Summary, error) {
 	if err := writeSummary(filepath.Join(dir, SummaryFile), s); err != nil {
 		return nil, err
 	}
-	if err := writeWorkbooks(dir, in, res); err != nil {
+	dropped, err := writeWorkbooks(dir, in, res)
+	if err != nil {
 		return s, err
 	}
+	s.NotesDropped = dropped
 	s.Reports = []string{ResultsFile, FailedFile, SummaryFile}
 	return s, writeSummary(filepath.Join(dir, SummaryFile), s)
 }
@@ -211,22 +213,23 @@ func outcomes(res []opResult) map[rowKey]*rowOutcome {
 }
 
 // writeWorkbooks re-reads the input and writes results.xlsx and
-// failed.xlsx side by side, in one pass.
-func writeWorkbooks(dir string, in Input, res []opResult) error {
+// failed.xlsx side by side, in one pass. It returns how many cell notes
+// were left out for want of room (the message column still has them).
+func writeWorkbooks(dir string, in Input, res []opResult) (int, error) {
 	path := cmp.Or(in.InputPath, in.Plan.Input)
 	book, err := workbook.Open(path, workbook.Options{TmpDir: in.TmpDir})
 	if err != nil {
-		return fmt.Errorf("results.xlsx and failed.xlsx not written: the input %s cannot be read again (%w); summary.json is written", path, err)
+		return 0, fmt.Errorf("results.xlsx and failed.xlsx not written: the input %s cannot be read again (%w); summary.json is written", path, err)
 	}
 	defer book.Close()
 	results, err := sheet.NewXLSX(sheet.XLSXOptions{TmpDir: in.TmpDir})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer results.Close()
 	failed, err := sheet.NewXLSX(sheet.XLSXOptions{TmpDir: in.TmpDir})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer failed.Close()
 
@@ -236,30 +239,30 @@ func writeWorkbooks(dir string, in Input, res []opResult) error {
 	for _, t := range book.Tables {
 		n, err := writeTable(t, in, rows, seen, results, failed)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		nFailed += n
 	}
 	if missing := unseen(rows, seen); len(missing) > 0 {
-		return fmt.Errorf("results.xlsx not written: %d planned rows are not in %s any more (first: %s); was the input changed after the plan?", len(missing), path, missing[0])
+		return 0, fmt.Errorf("results.xlsx not written: %d planned rows are not in %s any more (first: %s); was the input changed after the plan?", len(missing), path, missing[0])
 	}
 	if err := results.Save(filepath.Join(dir, ResultsFile)); err != nil {
-		return fmt.Errorf("writing %s: %w", ResultsFile, err)
+		return 0, fmt.Errorf("writing %s: %w", ResultsFile, err)
 	}
 	if nFailed == 0 {
 		// An empty workbook still says something true: nothing to retry.
 		t, err := failed.NewTable("nothing failed", []string{"message"}, sheet.TableOptions{})
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := t.WriteRow([]string{"Every row succeeded or had nothing to do: there is nothing to apply again."}); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if err := failed.Save(filepath.Join(dir, FailedFile)); err != nil {
-		return fmt.Errorf("writing %s: %w", FailedFile, err)
+		return 0, fmt.Errorf("writing %s: %w", FailedFile, err)
 	}
-	return nil
+	return results.DroppedNotes + failed.DroppedNotes, nil
 }
 
 func unseen(rows map[rowKey]*rowOutcome, seen map[rowKey]bool) []string {

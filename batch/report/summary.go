@@ -30,6 +30,9 @@ type Summary struct {
 	Kinds        []KindCounts `json:"kinds"`
 	Latency      []Latency    `json:"latency"`
 	Reports      []string     `json:"reports,omitempty"` // files written beside summary.json
+	// NotesDropped counts cell notes left out of the workbooks (past 20,000
+	// on a sheet); the message column still holds every message.
+	NotesDropped int `json:"notes_dropped,omitempty"`
 }
 
 // KindCounts are the counts of one kind.

@@ -168,19 +168,23 @@ func TestRateAdaptsDownAndRecovers(t *testing.T) {
 	if out.Counts.Created != 40 {
 		t.Fatalf("counts %+v", out.Counts)
 	}
+	// Events sample the rate when operations finish; other operations can
+	// succeed (and recover a step) between the 429 and the next sample, so
+	// the lowest rate seen is 500 or a step above it — never below: one
+	// 429 halves it once.
 	lowest, dropped, recovered := rates[0], false, false
 	for _, r := range rates {
 		if r < lowest {
 			lowest = r
 		}
-		if r == 500 {
+		if r < 1000 {
 			dropped = true
 		}
 		if dropped && r == 1000 {
 			recovered = true
 		}
 	}
-	if !dropped || lowest != 500 || !recovered || out.FinalRate != 1000 {
+	if !dropped || lowest < 500 || lowest > 700 || !recovered || out.FinalRate != 1000 {
 		t.Fatalf("rate limit over the run %v: want a drop to 500 after the 429, then a climb back to 1000", rates)
 	}
 }

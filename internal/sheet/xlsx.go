@@ -65,12 +65,12 @@ const maxComments = 20000
 // with the number of rows, beyond the compressed file excelize assembles
 // when saving.
 type XLSX struct {
-	f        *excelize.File
-	header   int
-	styles   [numStyles]int
-	cur      *Table
-	sheets   int
-	maxRows  int // data rows per sheet: MaxDataRows, lowered by tests
+	f            *excelize.File
+	header       int
+	styles       [numStyles]int
+	cur          *Table
+	sheets       int
+	maxRows      int // data rows per sheet: MaxDataRows, lowered by tests
 	DroppedNotes int // notes not added because their sheet had maxComments already
 }
 
