@@ -42,7 +42,7 @@ fuzz:
 
 ## templates: regenerate templates/ from the schemas.
 templates:
-	$(GO) run ./cmd/pbxbatch template mxone -o templates/mxone-rollout-template.xlsx --force
+	$(GO) generate ./templates
 
 ## testdata: regenerate the sample workbooks from their generators.
 testdata:

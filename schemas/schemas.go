@@ -74,7 +74,8 @@ type Field struct {
 	Text        string // "digits", "phone" or ""
 	Format      string
 	Pattern     string
-	Ref         *Ref // set when the field references another kind
+	Ref         *Ref     // set when the field references another kind
+	Examples    []string // the schema's "examples", as cell text
 }
 
 // Ref says that a field holds the natural key of another kind.
@@ -317,6 +318,7 @@ type schemaNode struct {
 	Description string                     `json:"description"`
 	Type        any                        `json:"type"`
 	Enum        []any                      `json:"enum"`
+	Examples    []any                      `json:"examples"`
 	Format      string                     `json:"format"`
 	Pattern     string                     `json:"pattern"`
 	Required    []string                   `json:"required"`
@@ -418,7 +420,7 @@ func parseKind(adapter, fileName string, raw []byte) (*Kind, error) {
 				Path: p, Title: child.Title, Description: child.Description,
 				Type: typeName(child.Type), Required: req, Secret: child.Secret, WriteOnly: child.WriteOnly,
 				ReadOnly: child.ReadOnly, Text: child.Text, Format: child.Format,
-				Pattern: child.Pattern, Enum: enumStrings(child.Enum),
+				Pattern: child.Pattern, Enum: enumStrings(child.Enum), Examples: enumStrings(child.Examples),
 			}
 			if child.Items != nil {
 				f.Items = typeName(child.Items.Type)

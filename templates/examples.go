@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pbxbatch/pbxbatch/schemas"
@@ -168,8 +169,11 @@ func candidates(k *schemas.Kind, f *schemas.Field, keys map[string]string) []any
 		texts = []string{"false", "true"}
 	default:
 		path := strings.ToLower(f.Path)
-		if texts = byName[path]; texts == nil {
-			texts = byName[path[strings.LastIndex(path, ".")+1:]]
+		texts = slices.Clone(f.Examples) // the schema's own first
+		if named := byName[path]; named != nil {
+			texts = append(texts, named...)
+		} else {
+			texts = append(texts, byName[path[strings.LastIndex(path, ".")+1:]]...)
 		}
 		texts = append(texts, byFormat[f.Format]...)
 		// A phone number shows its format; an optional code of digits

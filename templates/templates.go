@@ -9,6 +9,7 @@
 package templates
 
 //go:generate go run ../cmd/pbxbatch template mxone -o mxone-rollout-template.xlsx --force
+//go:generate go run ../cmd/pbxbatch template sipx -o sipx-rollout-template.xlsx --force
 
 import (
 	"bytes"

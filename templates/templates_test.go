@@ -384,11 +384,14 @@ func TestMXONETemplate(t *testing.T) {
 
 // The workbook shipped in templates/ matches the schemas it came from.
 func TestCommittedTemplateIsCurrent(t *testing.T) {
-	want, err := Bytes(schemas.MustLoad("mxone"))
-	must(t, err)
-	got, err := os.ReadFile("mxone-rollout-template.xlsx")
-	must(t, err)
-	if !bytes.Equal(got, want) {
-		t.Errorf("templates/mxone-rollout-template.xlsx is stale; run: make templates (or go generate ./templates)")
+	for _, adapter := range []string{"mxone", "sipx"} {
+		want, err := Bytes(schemas.MustLoad(adapter))
+		must(t, err)
+		name := adapter + "-rollout-template.xlsx"
+		got, err := os.ReadFile(name)
+		must(t, err)
+		if !bytes.Equal(got, want) {
+			t.Errorf("templates/%s is stale; run: make templates (or go generate ./templates)", name)
+		}
 	}
 }

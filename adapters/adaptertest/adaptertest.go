@@ -299,18 +299,10 @@ func (s *suite) listed(t *testing.T, k *schemas.Kind, want schemas.Record) {
 func (s *suite) matches(t *testing.T, k *schemas.Kind, what string, want, got schemas.Record) {
 	t.Helper()
 	s.noSecrets(t, k, what, want, got)
-	for _, f := range k.Fields {
-		if f.Secret || f.ReadOnly {
-			continue
-		}
-		wv, ok := want.Get(f.Path)
-		if !ok {
-			continue
-		}
-		gv, _ := got.Get(f.Path)
-		if fmt.Sprint(schemas.Normalize(wv)) != fmt.Sprint(schemas.Normalize(gv)) {
-			t.Errorf("%s of %s %s: field %s = %v, want %v", what, k.Name, k.KeyOf(want), f.Path, gv, wv)
-		}
+	if same, field := k.Matches(want, got); !same {
+		wv, _ := want.Get(field)
+		gv, _ := got.Get(field)
+		t.Errorf("%s of %s %s: field %s = %v, want %v", what, k.Name, k.KeyOf(want), field, gv, wv)
 	}
 }
 

@@ -234,7 +234,7 @@ func (x *execution) readBack(ctx context.Context) (done bool, msg string, err er
 		if missing {
 			return false, "", nil
 		}
-		if sameOnTarget(x.k, x.change.Record, got) {
+		if same, _ := x.k.Matches(x.change.Record, got); same {
 			return true, "created (found on the target when read back after an unknown outcome)", nil
 		}
 		// It landed only in part: a create can be several calls (MX-ONE
@@ -247,7 +247,8 @@ func (x *execution) readBack(ctx context.Context) (done bool, msg string, err er
 		if missing {
 			return false, "", nil // the update itself will say it is gone
 		}
-		return sameOnTarget(x.k, x.change.Record, got), "updated (confirmed by reading it back after an unknown outcome)", nil
+		same, _ := x.k.Matches(x.change.Record, got)
+		return same, "updated (confirmed by reading it back after an unknown outcome)", nil
 	default:
 		return missing, "deleted (confirmed gone when read back after an unknown outcome)", nil
 	}

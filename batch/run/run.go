@@ -585,22 +585,3 @@ func secretMasked(k *schemas.Kind, rec schemas.Record) string {
 	}
 	return ""
 }
-
-// sameOnTarget reports whether got holds every value of want that a target
-// reads back (secrets and read-only fields excepted).
-func sameOnTarget(k *schemas.Kind, want, got schemas.Record) bool {
-	for _, f := range k.Fields {
-		if f.Secret || f.ReadOnly {
-			continue
-		}
-		wv, ok := want.Get(f.Path)
-		if !ok {
-			continue
-		}
-		gv, _ := got.Get(f.Path)
-		if schemas.Text(schemas.Normalize(wv)) != schemas.Text(schemas.Normalize(gv)) {
-			return false
-		}
-	}
-	return true
-}
