@@ -6,8 +6,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -255,44 +255,7 @@ func TestMXONEKillAndResumeEndsInTheSameState(t *testing.T) {
 	in := filepath.Join(e.dir, "rollout.xlsx")
 	r := writeRollout(t, in, smallRollout)
 
-	rng := rand.New(rand.NewPCG(1, 2))
-	args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", in)
-	for kill := 0; ; kill++ {
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), e2eMainEnv+"=1")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var err error
-		killed := false
-		if kill < 4 {
-			select {
-			case err = <-done:
-			case <-time.After(time.Duration(150+rng.IntN(500)) * time.Millisecond):
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				err = <-done
-				killed = true
-			}
-		} else {
-			err = <-done
-		}
-		if !killed {
-			if err != nil {
-				t.Fatalf("final attempt failed: %v\n%s", err, tail(out.String()))
-			}
-			break
-		}
-		// Resume the newest run from now on (the first apply made it).
-		runs, lerr := rundir.List(e.global[3])
-		if lerr != nil || len(runs) == 0 {
-			continue // killed before the run directory existed: start again
-		}
-		args = append(slices.Clone(e.global), "resume", "--progress", "none", runs[0].ID)
-	}
+	killAndResume(t, e.global, rand.New(rand.NewPCG(1, 2)), 150, "apply", "--yes", "--target", "lab", "--progress", "none", in)
 	assertSimHolds(t, e.sim.Snapshot(), r)
 	if n := e.sim.Stats().TotalDuplicateCreates(); n != 0 {
 		t.Errorf("%d duplicate-create attempts after kill -9 and resume: %v", n, e.sim.Stats().DuplicateCreates)
@@ -610,5 +573,53 @@ func TestMXONEExportImportRoundTrip(t *testing.T) {
 	}
 	if n := b.sim.Stats().TotalDuplicateCreates(); n != 0 {
 		t.Errorf("%d duplicate creates on the copy", n)
+	}
+}
+
+// killAndResume runs "pbxbatch ARGS" in a subprocess and kills it with
+// SIGKILL after a random 0.6–2.4× minMillis, four times, resuming the run
+// after each kill, then lets the last resume finish. It fails the test when
+// no kill landed (the run was too quick to prove anything) or the last
+// attempt fails.
+func killAndResume(t *testing.T, global []string, rng *rand.Rand, minMillis int, args ...string) {
+	t.Helper()
+	args = append(slices.Clone(global), args...)
+	kills := 0
+	for attempt := 0; ; attempt++ {
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = append(os.Environ(), e2eMainEnv+"=1")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		killed := false
+		select {
+		case err = <-done:
+		case <-time.After(time.Duration(minMillis*6/10+rng.IntN(minMillis*18/10)) * time.Millisecond):
+			if attempt < 4 {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+			}
+			err = <-done
+		}
+		if !killed {
+			if err != nil {
+				t.Fatalf("final attempt failed: %v\n%s", err, tail(out.String()))
+			}
+			break
+		}
+		kills++
+		// Resume the newest run from now on; a kill before the run
+		// directory existed sent nothing, so apply starts again.
+		if runs, lerr := rundir.List(global[3]); lerr == nil && len(runs) > 0 {
+			args = append(slices.Clone(global), "resume", "--progress", "none", runs[0].ID)
+		}
+	}
+	if kills == 0 {
+		t.Fatal("the run finished before the first kill; the test proves nothing")
 	}
 }

@@ -4,19 +4,14 @@ package main
 // the sipx simulator: what issue 6 says must hold.
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
-	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
 )
 
@@ -81,43 +76,6 @@ func TestSipxKillAndResumeEndsInTheSameState(t *testing.T) {
 		t.Skip("subprocess crash test")
 	}
 	e, s := newSipxEnv(t, simkit.Options{Latency: 3 * time.Millisecond})
-	rng := rand.New(rand.NewPCG(6, 6))
-	args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", sipxRollout)
-	kills := 0
-	for attempt := 0; ; attempt++ {
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), e2eMainEnv+"=1")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var err error
-		killed := false
-		select {
-		case err = <-done:
-		case <-time.After(time.Duration(300+rng.IntN(600)) * time.Millisecond):
-			if attempt < 4 {
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				killed = true
-			}
-			err = <-done
-		}
-		if !killed {
-			if err != nil {
-				t.Fatalf("final attempt failed: %v\n%s", err, tail(out.String()))
-			}
-			break
-		}
-		kills++
-		if runs, lerr := rundir.List(e.global[3]); lerr == nil && len(runs) > 0 {
-			args = append(slices.Clone(e.global), "resume", "--progress", "none", runs[0].ID)
-		}
-	}
-	if kills == 0 {
-		t.Fatal("apply finished before the first kill; the test proves nothing")
-	}
+	killAndResume(t, e.global, rand.New(rand.NewPCG(6, 6)), 500, "apply", "--yes", "--target", "lab", "--progress", "none", sipxRollout)
 	assertSipxRollout(t, s)
 }
