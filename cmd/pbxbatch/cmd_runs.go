@@ -17,10 +17,11 @@ func init() { commands = append(commands, newRunsCmd, newStatusCmd) }
 func newRunsCmd(g *globalOptions) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:   "runs [--format text|json]",
+		Use:   "runs [--format text|json|csv]",
 		Short: "List runs, newest first",
 		Long: `runs lists the runs in the state directory, newest first: id, target,
-input, start time, state and counts. A run that says "interrupted" was
+input, start time, state and counts (--format json or csv for scripts and
+spreadsheets). A run that says "interrupted" was
 stopped by a crash or kill -9: resume it.
 
 EXIT STATUS
@@ -35,7 +36,7 @@ EXIT STATUS
 			return printRuns(cmd.OutOrStdout(), format, runs)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	cmd.Flags().StringVar(&format, "format", "text", "text, json or csv")
 	return cmd
 }
 
@@ -95,9 +96,11 @@ func printRuns(w io.Writer, format string, runs []rundir.Info) error {
 			runs = []rundir.Info{}
 		}
 		return writeJSON(w, runs)
+	case "csv":
+		return writeRunsCSV(w, runs)
 	case "text":
 	default:
-		return fmt.Errorf("--format %q: use text or json", format)
+		return fmt.Errorf("--format %q: use text, json or csv", format)
 	}
 	if len(runs) == 0 {
 		fmt.Fprintln(w, "no runs yet")

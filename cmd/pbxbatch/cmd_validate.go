@@ -20,7 +20,7 @@ func init() { commands = append(commands, newValidateCmd) }
 func newValidateCmd(g *globalOptions) *cobra.Command {
 	var adapter, kind, format string
 	cmd := &cobra.Command{
-		Use:   "validate --adapter NAME [--kind KIND] [--format text|json] INPUT",
+		Use:   "validate --adapter NAME [--kind KIND] [--format text|json|csv] INPUT",
 		Short: "Check a workbook (.xlsx, .csv or a directory of .csv) against an adapter's schemas",
 		Long: `validate reads INPUT (an .xlsx workbook with one sheet per kind, one .csv
 file, or a directory of .csv files named after kinds) and checks every row
@@ -34,7 +34,9 @@ Every problem is reported, not just the first, each with its cell
 (Users!D7, users.csv:7:D), field, a stable code and what to do. Text output
 groups messages by sheet in row order and ends with a summary line; JSON
 output is a list of objects with severity, file, sheet, row, column, field,
-code, message and value (secret values are masked).
+code, message and value (secret values are masked); CSV output has the same
+columns plus the cell, to sort and filter in a spreadsheet beside the
+workbook.
 
 --kind names the kind of a single CSV file whose name does not say it, and
 restricts a workbook to that kind's sheet.
@@ -46,8 +48,8 @@ EXIT STATUS
   pbxbatch validate --adapter mxone --kind user --format json export.csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return fmt.Errorf("--format %q: use text or json", format)
+			if format != "text" && format != "json" && format != "csv" {
+				return fmt.Errorf("--format %q: use text, json or csv", format)
 			}
 			set, err := loadAdapterSchemas(adapter)
 			if err != nil {
@@ -62,9 +64,12 @@ EXIT STATUS
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if format == "json" {
+			switch format {
+			case "json":
 				err = writeDiagsJSON(out, res.Diags)
-			} else {
+			case "csv":
+				err = writeDiagsCSV(out, res.Diags)
+			default:
 				err = writeDiagsText(out, res.Diags, res.Rows)
 			}
 			if err != nil {
@@ -78,7 +83,7 @@ EXIT STATUS
 	}
 	cmd.Flags().StringVar(&adapter, "adapter", "", "platform whose schemas apply ("+strings.Join(schemas.Adapters(), ", ")+")")
 	cmd.Flags().StringVar(&kind, "kind", "", "kind of a single CSV file, or the only kind to check")
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or csv")
 	return cmd
 }
 
