@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/schemas"
 	"golang.org/x/text/encoding/charmap"
 )
@@ -263,6 +264,12 @@ type cellCleaner struct{ csv bool }
 func (cc cellCleaner) clean(c string) (string, fix) {
 	if c == "" {
 		return c, 0
+	}
+	if cc.csv && c[0] == '\'' {
+		// Our own CSV exports escape formula-like values ("=HQ" is
+		// written "'=HQ", as OWASP recommends); the rule is reversible,
+		// so an export reads back exactly as it was exported.
+		c = sheet.UnescapeCSV(c)
 	}
 	ascii := true
 	for i := 0; i < len(c); i++ {
