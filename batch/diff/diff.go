@@ -232,7 +232,7 @@ func readSide(ctx context.Context, k *schemas.Kind, tables []*workbook.Table, co
 			row := make([]string, len(cols)+1)
 			for i, j := range idx {
 				if j >= 0 {
-					row[i] = cellText(t, r.Cells[j])
+					row[i] = r.Cells[j] // CSV cells come unescaped (sheet.UnescapeCSV)
 				}
 			}
 			row[len(cols)] = t.Origin(r.Num, -1).String()
@@ -250,17 +250,6 @@ func readSide(ctx context.Context, k *schemas.Kind, tables []*workbook.Table, co
 		}
 	}
 	return s, nil
-}
-
-// cellText undoes the formula-injection escape of CSV cells (see
-// sheet.EscapeCSV), so that a CSV export and an xlsx export of the same
-// inventory compare equal. The workbook reader does not unescape (yet): if
-// it starts to, this must go, or "”=x" would lose both quotes.
-func cellText(t *workbook.Table, v string) string {
-	if t.Sheet == "" {
-		return sheet.UnescapeCSV(v)
-	}
-	return v
 }
 
 func compareKind(ctx context.Context, k *schemas.Kind, oldT, newT []*workbook.Table, o Options, sink Sink) (*KindSummary, error) {
