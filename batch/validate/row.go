@@ -96,6 +96,13 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 			res.row.Cells[f.Path] = cellAt(*c)
 			continue
 		}
+		if f.Secret && text == schemas.Mask {
+			// Reports (failed.xlsx, results.xlsx) mask secrets; fed back
+			// as input, the mask would become the password itself.
+			add(c, diag.Error, "schema.secret_masked", fmt.Sprintf("%s (%s) holds %s, the mask pbxbatch writes in reports instead of a secret: type the real value, or leave the cell blank to keep the current one", f.Path, f.Title, schemas.Mask), raw)
+			fail(f.Path)
+			continue
+		}
 		val, finds := convertCell(f, text, sp.cellDate(wr, c.idx))
 		stop := false
 		for _, fd := range finds {
