@@ -6,6 +6,8 @@ DEMODIR ?= demo-out
 
 .PHONY: all build demo test vet tidy-check bench fuzz lint templates testdata clean
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 all: build
 
 build:
@@ -34,6 +36,10 @@ tidy-check:
 ## bench: the benchmarks of every issue, as a table.
 bench:
 	$(GO) run ./internal/benchtab -- $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime 1x $(PKGS)
+
+## lint: staticcheck (pinned; fetched through the module proxy on first use).
+lint:
+	$(GO) run $(STATICCHECK) ./...
 
 ## fuzz: a short run of each fuzz target.
 fuzz:

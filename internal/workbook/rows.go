@@ -38,7 +38,6 @@ type Rows struct {
 	// lastEnd is the last physical line consumed by the header or a data
 	// row: a gap after it is a run of blank rows.
 	lastEnd int
-	blank   int // first blank row of the current run, 0 when none
 	counts  map[string]int
 	cells   cellCleaner
 	formula *formulaCursor // nil when the sheet has no formulas
