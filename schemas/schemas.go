@@ -15,6 +15,9 @@
 //	                                         journaled or reported in clear
 //	"x-writeonly": true                      (on a property) accepted, never returned by
 //	                                         the platform: not compared on existing records
+//	"x-ordered":  true                       (on a list property) its order means something
+//	                                         (MX-ONE: the first department is the primary);
+//	                                         other lists of references compare as sets
 //	"x-text":     "digits" | "phone"         (on a property) a number-like string that
 //	                                         spreadsheets damage (leading 0, lost +)
 //	"x-readonly": true                       (on the schema) a catalogue exported for
@@ -76,6 +79,7 @@ type Field struct {
 	Pattern     string
 	Ref         *Ref     // set when the field references another kind
 	Examples    []string // the schema's "examples", as cell text
+	Ordered     bool     // a list whose order means something (x-ordered)
 }
 
 // Ref says that a field holds the natural key of another kind.
@@ -312,6 +316,7 @@ type schemaNode struct {
 	Refs        map[string]string          `json:"x-refs"`
 	Secret      bool                       `json:"x-secret"`
 	WriteOnly   bool                       `json:"x-writeonly"`
+	Ordered     bool                       `json:"x-ordered"`
 	Text        string                     `json:"x-text"`
 	ReadOnly    bool                       `json:"x-readonly"`
 	Title       string                     `json:"title"`
@@ -421,6 +426,7 @@ func parseKind(adapter, fileName string, raw []byte) (*Kind, error) {
 				Type: typeName(child.Type), Required: req, Secret: child.Secret, WriteOnly: child.WriteOnly,
 				ReadOnly: child.ReadOnly, Text: child.Text, Format: child.Format,
 				Pattern: child.Pattern, Enum: enumStrings(child.Enum), Examples: enumStrings(child.Examples),
+				Ordered: child.Ordered,
 			}
 			if child.Items != nil {
 				f.Items = typeName(child.Items.Type)

@@ -193,10 +193,11 @@ func rowPaths(k *schemas.Kind, row batch.Row) []rowPath {
 
 // same compares two values as a user would: numbers canonical, a scalar
 // equal to its text ("5" and 5, "true" and true), and a list of references
-// as a set (the order of a person's groups means nothing).
+// as a set (the order of a person's groups means nothing) unless the schema
+// says its order matters (x-ordered: MX-ONE's first department is primary).
 func same(a, b any, f *schemas.Field) bool {
 	a, b = schemas.Normalize(a), schemas.Normalize(b)
-	if f != nil && f.Ref != nil && f.Ref.Many {
+	if f != nil && f.Ref != nil && f.Ref.Many && !f.Ordered {
 		ta, tb := texts(a), texts(b)
 		slices.Sort(ta)
 		slices.Sort(tb)

@@ -623,3 +623,39 @@ func killAndResume(t *testing.T, global []string, rng *rand.Rand, minMillis int,
 		t.Fatal("the run finished before the first kill; the test proves nothing")
 	}
 }
+
+// Changing only which department is a user's primary (the first) is a
+// change: the order of MX-ONE's departments list means something.
+func TestMXONEPrimaryDepartmentChangeIsApplied(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	in := filepath.Join(e.dir, "rollout.xlsx")
+	r := writeRollout(t, in, smallRollout)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", in)
+
+	var id string
+	var depts []string
+	for u := range r.Records("user") {
+		if d := strings.Split(u.String("departments"), ";"); len(d) >= 2 {
+			id, depts = u.String("userId"), d
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("no sample user has two departments")
+	}
+	swapped := append([]string{depts[1], depts[0]}, depts[2:]...)
+	dir := filepath.Join(e.dir, "swap")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "users.csv"), []byte("action,userId,departments\nupdate,"+id+","+strings.Join(swapped, ";")+"\n"), 0o644)
+
+	out := e.mustCLI(exitChanges, "plan", "--target", "lab", dir)
+	if !strings.Contains(out, "1 to update") && !strings.Contains(out, "~ user "+id) {
+		t.Errorf("the primary department change is not planned:\n%s", out)
+	}
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", dir)
+	u, _ := e.sim.Snapshot().User(id)
+	if !slices.Equal(u.Departments, swapped) {
+		t.Errorf("departments on the target %v, want %v (primary first)", u.Departments, swapped)
+	}
+	e.mustCLI(exitOK, "plan", "--target", "lab", dir) // and now nothing to do
+}
