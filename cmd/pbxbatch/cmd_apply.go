@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -173,18 +174,11 @@ func prepareApply(ctx context.Context, t *target, f applyFlags, arg string, stde
 
 // loadSavedPlan reads arg as a plan saved by "plan --out", if it is one.
 func loadSavedPlan(arg string) (*batch.Plan, bool) {
-	if !strings.EqualFold(pathExt(arg), ".json") {
+	if !strings.EqualFold(filepath.Ext(arg), ".json") {
 		return nil, false
 	}
 	p, err := plan.Load(arg)
 	return p, err == nil
-}
-
-func pathExt(p string) string {
-	if i := strings.LastIndexByte(p, '.'); i >= 0 && !strings.ContainsAny(p[i:], `/\`) {
-		return p[i:]
-	}
-	return ""
 }
 
 func prepareSavedPlan(ctx context.Context, t *target, p *batch.Plan, stderr io.Writer) (*batch.Plan, *input, adapters.Conn, error) {
