@@ -142,7 +142,11 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 // prepareApply turns the argument into a plan ready to run, with secrets
 // filled in, and an open connection.
 func prepareApply(ctx context.Context, t *target, f applyFlags, arg string, stderr io.Writer) (*batch.Plan, *input, adapters.Conn, error) {
-	if saved, ok := loadSavedPlan(arg); ok {
+	if strings.EqualFold(filepath.Ext(arg), ".json") {
+		saved, err := plan.Load(arg)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s is not a plan saved by \"pbxbatch plan --out\": %w", arg, err)
+		}
 		return prepareSavedPlan(ctx, t, saved, stderr)
 	}
 	in, err := readInput(ctx, t, arg)
@@ -170,15 +174,6 @@ func prepareApply(ctx context.Context, t *target, f applyFlags, arg string, stde
 		return nil, nil, nil, withCode(exitError)
 	}
 	return p, in, conn, nil
-}
-
-// loadSavedPlan reads arg as a plan saved by "plan --out", if it is one.
-func loadSavedPlan(arg string) (*batch.Plan, bool) {
-	if !strings.EqualFold(filepath.Ext(arg), ".json") {
-		return nil, false
-	}
-	p, err := plan.Load(arg)
-	return p, err == nil
 }
 
 func prepareSavedPlan(ctx context.Context, t *target, p *batch.Plan, stderr io.Writer) (*batch.Plan, *input, adapters.Conn, error) {
