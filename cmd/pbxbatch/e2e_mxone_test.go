@@ -659,3 +659,51 @@ func TestMXONEPrimaryDepartmentChangeIsApplied(t *testing.T) {
 	}
 	e.mustCLI(exitOK, "plan", "--target", "lab", dir) // and now nothing to do
 }
+
+// Ctrl-C: apply stops scheduling, lets calls in flight finish, exits 130
+// and says how to resume; resume then finishes the job exactly.
+func TestMXONEInterruptThenResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	e := newMXONEEnv(t, simkit.Options{Latency: 5 * time.Millisecond})
+	in := filepath.Join(e.dir, "rollout.xlsx")
+	r := writeRollout(t, in, smallRollout)
+
+	cmd := exec.Command(os.Args[0], append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", in)...)
+	cmd.Env = append(os.Environ(), e2eMainEnv+"=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Interrupt once the run has started (its directory exists).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if runs, _ := rundir.List(e.global[3]); len(runs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no run started:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if cmd.ProcessState.ExitCode() != exitCancelled {
+		t.Fatalf("exit %d (%v), want %d\n%s", cmd.ProcessState.ExitCode(), err, exitCancelled, tail(out.String()))
+	}
+	if !strings.Contains(out.String(), "pbxbatch resume ") {
+		t.Errorf("no resume hint:\n%s", tail(out.String()))
+	}
+	runs, _ := rundir.List(e.global[3])
+	if runs[0].State != rundir.Cancelled {
+		t.Errorf("run state %s, want cancelled", runs[0].State)
+	}
+	e.mustCLI(exitOK, "resume", "--progress", "none", runs[0].ID)
+	assertSimHolds(t, e.sim.Snapshot(), r)
+	if n := e.sim.Stats().TotalDuplicateCreates(); n != 0 {
+		t.Errorf("%d duplicate creates after interrupt and resume", n)
+	}
+}
