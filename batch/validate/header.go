@@ -36,6 +36,9 @@ type spec struct {
 	raw      any           // the decoded schema, to explain if/then conditions
 	tableIdx uint32        // the table's index in cross
 	fast     *fastSchema   // nil when the schema needs the full validator
+	// keepCells fills Row.Cells; only worth it when rows are emitted (the
+	// planner reports by cell), not when validation is all that is asked.
+	keepCells bool
 }
 
 // headerFor maps a table's header onto kind k. It reports every problem of

@@ -36,7 +36,10 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 		res.blank = true
 		return res
 	}
-	res.row = batch.Row{Kind: k.Name, Origin: t.rowOrigin(wr.Num), Set: make(schemas.Record, len(sp.cols)), Cells: make(map[string]diag.Origin, len(sp.cols))}
+	res.row = batch.Row{Kind: k.Name, Origin: t.rowOrigin(wr.Num), Set: make(schemas.Record, len(sp.cols))}
+	if sp.keepCells {
+		res.row.Cells = make(map[string]diag.Origin, len(sp.cols))
+	}
 	cellAt := func(c column) diag.Origin { o := c.origin; o.Row = wr.Num; return o }
 	add := func(c *column, sev diag.Severity, code, msg, value string) {
 		d := diag.Diagnostic{Severity: sev, Code: code, Message: msg, Value: value}
@@ -93,7 +96,11 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 				continue
 			}
 			res.row.Clear = append(res.row.Clear, f.Path)
-			res.row.Cells[f.Path] = cellAt(*c)
+			if sp.keepCells {
+				if sp.keepCells {
+					res.row.Cells[f.Path] = cellAt(*c)
+				}
+			}
 			continue
 		}
 		if f.Secret && text == schemas.Mask {
@@ -125,7 +132,9 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 		} else {
 			res.row.Set.Set(f.Path, val)
 		}
-		res.row.Cells[f.Path] = cellAt(*c)
+		if sp.keepCells {
+			res.row.Cells[f.Path] = cellAt(*c)
+		}
 	}
 
 	res.keyOK = true

@@ -258,6 +258,7 @@ func (v *Validator) table(ctx context.Context, t *table, k *schemas.Kind, x *cro
 		return nil
 	}
 	sp.tableIdx = x.addTable(t)
+	sp.keepCells = emit != nil
 	it, err := t.rows()
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.whole(), err)
@@ -286,9 +287,7 @@ func (v *Validator) table(ctx context.Context, t *table, k *schemas.Kind, x *cro
 			return true
 		}
 		for it.Next() {
-			r := it.Row()
-			r.Cells = append([]string(nil), r.Cells...) // the reader may reuse its slice
-			rows = append(rows, r)
+			rows = append(rows, it.Row()) // the reader gives every row its own Cells
 			if len(rows) == batchSize && !send() {
 				return
 			}
