@@ -40,18 +40,7 @@ func (o *Options) defaults() {
 		o.Pacer = pace.New(pace.Config{})
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+		o.Sleep = pace.Sleep
 	}
 }
 

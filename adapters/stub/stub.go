@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/internal/pace"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -344,7 +345,7 @@ func (a *Adapter) begin(ctx context.Context, c Call, locks []string) (fault *Fau
 		before, after = lat/2, lat-lat/2
 	}
 	finish = func(landed bool, err error) error {
-		if serr := sleep(ctx, after); serr != nil && landed {
+		if serr := pace.Sleep(ctx, after); serr != nil && landed {
 			// The write landed but the caller gave up: it cannot know.
 			err = &adapters.Error{Class: adapters.Unknown, Message: "gave up waiting for the answer", Err: serr}
 		}
@@ -362,24 +363,10 @@ func (a *Adapter) begin(ctx context.Context, c Call, locks []string) (fault *Fau
 		}
 		return err
 	}
-	if serr := sleep(ctx, before); serr != nil {
+	if serr := pace.Sleep(ctx, before); serr != nil {
 		return nil, nil, finish(false, &adapters.Error{Class: adapters.Retryable, Message: "cancelled before sending", Err: serr})
 	}
 	return fault, finish, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (a *Adapter) get(ctx context.Context, kind string, key schemas.Record) (schemas.Record, error) {

@@ -168,7 +168,7 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 		opts.DrainTimeout = 30 * time.Second
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = pace.Sleep
 	}
 	pc := opts.Pace
 	pc.Rate, pc.Burst = opts.Rate, opts.Burst
@@ -275,20 +275,6 @@ func changeAction(a batch.OpAction) (adapters.Action, bool) {
 		return adapters.Delete, true
 	}
 	return "", false
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (r *runner) run(ctx context.Context) (*Outcome, error) {

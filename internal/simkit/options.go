@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/pbxbatch/pbxbatch/internal/pace"
 )
 
 // Options are the switches of a simulator. The zero value is a well-behaved
@@ -77,17 +79,7 @@ func (o Options) sleep(ctx context.Context, d time.Duration) error {
 	if o.Sleep != nil {
 		return o.Sleep(ctx, d)
 	}
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return pace.Sleep(ctx, d)
 }
 
 func (o Options) timeoutHold() time.Duration {
