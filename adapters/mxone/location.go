@@ -55,20 +55,32 @@ func (cn *Conn) loadLocationIDs(ctx context.Context) (map[string][]int64, error)
 // findLocation asks the target (never the cache) for a location by name.
 // There is no GET by id or name: search, then match exactly.
 func (cn *Conn) findLocation(ctx context.Context, name string) (locationItem, error) {
-	var found *locationItem
-	err := cn.listLocations(ctx, name, func(it locationItem) error {
-		if string(it.LocationName) == name && found == nil {
+	it, err := findNamed(ctx, "location", name, cn.listLocations, func(it locationItem) string { return string(it.LocationName) })
+	if err == nil {
+		cn.locations.add(name, int64(it.LocationID))
+	}
+	return it, err
+}
+
+// findNamed returns the first item a search lists whose name is exactly
+// name: PM's search parameter matches more than the name (substrings, and
+// for users extension numbers and departments), so it only narrows.
+func findNamed[T any](ctx context.Context, kind, name string, list func(context.Context, string, func(T) error) error, nameOf func(T) string) (T, error) {
+	var found *T
+	err := list(ctx, name, func(it T) error {
+		if found == nil && nameOf(it) == name {
 			found = &it
 		}
 		return nil
 	})
-	if err != nil {
-		return locationItem{}, err
+	switch {
+	case err != nil:
+		var zero T
+		return zero, err
+	case found == nil:
+		var zero T
+		return zero, notFound(kind, name)
 	}
-	if found == nil {
-		return locationItem{}, notFound("location", name)
-	}
-	cn.locations.add(name, int64(found.LocationID))
 	return *found, nil
 }
 

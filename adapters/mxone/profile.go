@@ -25,20 +25,7 @@ func (cn *Conn) listProfiles(ctx context.Context, search string, fn func(profile
 }
 
 func (cn *Conn) findProfile(ctx context.Context, name string) (profileItem, error) {
-	var found *profileItem
-	err := cn.listProfiles(ctx, name, func(it profileItem) error {
-		if string(it.SecurityProfileName) == name && found == nil {
-			found = &it
-		}
-		return nil
-	})
-	if err != nil {
-		return profileItem{}, err
-	}
-	if found == nil {
-		return profileItem{}, notFound("security profile", name)
-	}
-	return *found, nil
+	return findNamed(ctx, "security profile", name, cn.listProfiles, func(it profileItem) string { return string(it.SecurityProfileName) })
 }
 
 func (cn *Conn) profileRecord(ctx context.Context, it profileItem) (schemas.Record, error) {
