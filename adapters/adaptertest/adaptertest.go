@@ -349,3 +349,14 @@ func wantClass(t *testing.T, err error, want adapters.Class, format string, args
 		t.Errorf("%s: class %s (%v), want %s", what, e.Class, err, want)
 	}
 }
+
+// Open opens a connection for a test and closes it when the test ends.
+func Open(t testing.TB, a adapters.Adapter, target adapters.Target) adapters.Conn {
+	t.Helper()
+	c, err := a.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}

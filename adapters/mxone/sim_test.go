@@ -52,12 +52,7 @@ func (ts *testSim) expire(d time.Duration) { ts.offset.Add(int64(d)) }
 
 func open(t *testing.T, ts *testSim) adapters.Conn {
 	t.Helper()
-	c, err := mxone.New().Open(context.Background(), ts.target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return adaptertest.Open(t, mxone.New(), ts.target)
 }
 
 // fixture returns valid records; references name fixture 0 of their kind.

@@ -46,12 +46,7 @@ func startSim(t testing.TB, o sim.Options) *testSim {
 
 func open(t testing.TB, ts *testSim) adapters.Conn {
 	t.Helper()
-	c, err := sipx.New().Open(context.Background(), ts.target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return adaptertest.Open(t, sipx.New(), ts.target)
 }
 
 // fixture returns valid records; references name fixture 0 of their kind,
