@@ -116,6 +116,10 @@ type Target struct {
 	HTTPClient *http.Client
 	// Options holds adapter-specific keys from the config file.
 	Options map[string]string
+	// WrapTransport, when set, decorates the HTTP transport the adapter
+	// builds (pbxbatch -v logs every request through it). Adapters apply
+	// it when they build their own client (HTTPClient nil).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// Pacer, when set, spaces the adapter's requests; an adapter that
 	// implements RequestPacer waits on it before every request it sends and
 	// tells it when the target throttles, so that the configured rate

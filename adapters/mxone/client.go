@@ -84,6 +84,9 @@ func newClient(t adapters.Target) (*client, error) {
 		tr.MaxIdleConnsPerHost = conns
 		tr.MaxConnsPerHost = 0
 		c.http = &http.Client{Transport: tr}
+		if t.WrapTransport != nil {
+			c.http.Transport = t.WrapTransport(tr)
+		}
 		c.ownHTTP = true
 	}
 	return c, nil

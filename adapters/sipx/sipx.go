@@ -118,6 +118,9 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 			tr.MaxIdleConnsPerHost = t.Concurrency
 		}
 		hc = &http.Client{Transport: tr, Timeout: timeout}
+		if t.WrapTransport != nil {
+			hc.Transport = t.WrapTransport(tr)
+		}
 	}
 	c := &Conn{
 		adapter:          a,

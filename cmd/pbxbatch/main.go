@@ -44,7 +44,7 @@ EXIT STATUS
 	}
 	root.PersistentFlags().StringVar(&g.config, "config", "pbxbatch.yaml", "targets file")
 	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", ".pbxbatch", "where runs (journals, reports) are kept")
-	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every request")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every request to the target (method, URL, status, time; never credentials or bodies), and list every field of planned creates")
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(g))
 	}

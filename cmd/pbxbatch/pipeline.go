@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"path/filepath"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
@@ -13,6 +15,7 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/validate"
 	"github.com/pbxbatch/pbxbatch/internal/config"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/internal/httplog"
 	"github.com/pbxbatch/pbxbatch/internal/pace"
 )
 
@@ -41,6 +44,10 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 	a, err := registry().Get(t.Adapter)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if g.verbose {
+		log := slog.New(slog.NewTextHandler(warn, nil)).With("target", t.Name)
+		t.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return httplog.Transport(rt, log) }
 	}
 	return &target{Target: t, adapter: a}, nil
 }
