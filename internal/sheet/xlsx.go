@@ -406,7 +406,10 @@ func (x *XLSX) finish() error {
 	if x.sheets == 0 {
 		return fmt.Errorf("workbook has no sheets")
 	}
-	x.f.SetActiveSheet(0)
+	// The first sheet is the renamed default one, already the active and
+	// selected tab. (SetActiveSheet would make excelize parse every
+	// streamed sheet back into memory to update it: 100 MB for a 22k-row
+	// report.)
 	return nil
 }
 
