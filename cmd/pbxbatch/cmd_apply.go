@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -289,6 +290,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	case runErr != nil:
 		return fmt.Errorf("run %s stopped: %w (resume with: pbxbatch resume %s)", d.ID, runErr, d.ID)
 	case c.Failed+c.Blocked+c.Skipped > 0:
+		writeFailureReasons(stderr, p, out.Results)
 		fmt.Fprintf(stderr, "%d %s failed, %d blocked, %d skipped: see %s; fix %s and apply it again, or resume with\n  pbxbatch resume %s\n",
 			c.Failed, pluralWord(c.Failed, "row", "rows"), c.Blocked, c.Skipped, report.ResultsFile, report.FailedFile, d.ID)
 		return withCode(exitPartial)
@@ -365,4 +367,42 @@ func failRun(d *rundir.Dir, err error) error {
 		return errors.Join(err, ferr)
 	}
 	return err
+}
+
+// writeFailureReasons prints why rows failed, most frequent reason first,
+// each with the first row it hit, so the operator sees at once whether it is
+// one systematic problem or many; results.xlsx has every row.
+func writeFailureReasons(w io.Writer, p *batch.Plan, results []batch.Result) {
+	type reason struct {
+		msg   string
+		n     int
+		first string
+	}
+	var reasons []*reason
+	byMsg := map[string]*reason{}
+	for _, r := range results {
+		if r.Status != batch.StatusFailed {
+			continue
+		}
+		x := byMsg[r.Message]
+		if x == nil {
+			op := p.Ops[r.Op]
+			x = &reason{msg: r.Message, first: fmt.Sprintf("%s (%s %s)", op.Origin, op.Kind, op.Key)}
+			byMsg[r.Message] = x
+			reasons = append(reasons, x)
+		}
+		x.n++
+	}
+	if len(reasons) == 0 {
+		return
+	}
+	slices.SortStableFunc(reasons, func(a, b *reason) int { return b.n - a.n })
+	const show = 5
+	fmt.Fprintln(w, "\nWhy rows failed:")
+	for _, x := range reasons[:min(show, len(reasons))] {
+		fmt.Fprintf(w, "  %5d × %s\n          first at %s\n", x.n, x.msg, x.first)
+	}
+	if len(reasons) > show {
+		fmt.Fprintf(w, "  … and %d other reasons (results.xlsx has every row)\n", len(reasons)-show)
+	}
 }

@@ -707,3 +707,38 @@ func TestMXONEInterruptThenResume(t *testing.T) {
 		t.Errorf("%d duplicate creates after interrupt and resume", n)
 	}
 }
+
+// A row the target refuses fails on its own: the rest is applied, the
+// exit status is 3, and the terminal says why, with the row.
+func TestMXONERefusedRowFailsAloneAndSaysWhy(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	dir := filepath.Join(e.dir, "csv")
+	r := sampledata.New(smallRollout)
+	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(dir, 0o755)
+	var badKey string
+	for _, s := range sheets {
+		if s.Kind == "extension" {
+			col := slices.Index(s.Header, "extensionNumber")
+			rows := slices.Collect(s.Rows)
+			// Outside every subsystem's EX number series: valid for the
+			// workbook, refused by the PBX.
+			rows[len(rows)-1][col] = "99999"
+			badKey = "99999"
+			s.Rows = slices.Values(rows)
+		}
+		if err := sampledata.WriteCSVFile(filepath.Join(dir, s.FileName()), s, sampledata.CSVOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", dir)
+	if !strings.Contains(out, "Why rows failed:") || !strings.Contains(out, "1 ×") || !strings.Contains(out, badKey) {
+		t.Errorf("the reason and the row are not shown:\n%s", tail(out))
+	}
+	if got := len(e.sim.Snapshot().Extensions); got != r.Len("extension")-1 {
+		t.Errorf("%d extensions created, want all but the refused one (%d)", got, r.Len("extension")-1)
+	}
+}
