@@ -8,6 +8,7 @@ package batch
 import (
 	"time"
 
+	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
@@ -46,6 +47,20 @@ const (
 	OpNoop    OpAction = "noop"
 	OpBlocked OpAction = "blocked" // cannot run: Reason says why
 )
+
+// Write returns the adapter write an operation makes, and false for the
+// actions that make none (no-op, blocked).
+func (a OpAction) Write() (adapters.Action, bool) {
+	switch a {
+	case OpCreate:
+		return adapters.Create, true
+	case OpUpdate:
+		return adapters.Update, true
+	case OpDelete:
+		return adapters.Delete, true
+	}
+	return "", false
+}
 
 // FieldChange is one field of an update: before → after. Secret values are
 // masked.

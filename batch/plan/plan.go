@@ -324,7 +324,7 @@ func (p *planner) lockOps() {
 		return
 	}
 	for _, e := range p.entries {
-		a, ok := changeAction(e.op.Action)
+		a, ok := e.op.Action.Write()
 		if !ok {
 			continue
 		}
@@ -332,20 +332,6 @@ func (p *planner) lockOps() {
 		slices.Sort(locks)
 		e.op.Locks = slices.Compact(locks)
 	}
-}
-
-// changeAction maps a plan action to the adapter's write, for the actions
-// that write.
-func changeAction(a batch.OpAction) (adapters.Action, bool) {
-	switch a {
-	case batch.OpCreate:
-		return adapters.Create, true
-	case batch.OpUpdate:
-		return adapters.Update, true
-	case batch.OpDelete:
-		return adapters.Delete, true
-	}
-	return "", false
 }
 
 // normalized returns a canonical copy of r (numbers as canonical

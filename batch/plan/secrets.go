@@ -75,7 +75,7 @@ func needsSecrets(p *batch.Plan) bool {
 }
 
 func writes(a batch.OpAction) bool {
-	_, ok := changeAction(a)
+	_, ok := a.Write()
 	return ok
 }
 

@@ -21,7 +21,7 @@ import (
 func (r *runner) execute(ctx, callCtx context.Context, i int) completion {
 	op := r.plan.Ops[i]
 	k := r.kinds.Kind(op.Kind)
-	action, _ := changeAction(op.Action)
+	action, _ := op.Action.Write()
 	rec := op.Record
 	if len(rec) == 0 { // a delete planned from what the target held
 		rec = op.Before

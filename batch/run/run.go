@@ -205,7 +205,7 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 		r.waiting[i] = len(op.Needs)
 		r.locks[i] = op.Locks
 		if len(op.Locks) == 0 && opts.Locker != nil {
-			if a, ok := changeAction(op.Action); ok {
+			if a, ok := op.Action.Write(); ok {
 				r.locks[i] = opts.Locker.Locks(adapters.Change{Kind: op.Kind, Action: a, Record: op.Record, Before: op.Before})
 			}
 		}
@@ -263,18 +263,6 @@ func describe(op *batch.Op) string {
 		where = fmt.Sprintf("operation %d", op.ID)
 	}
 	return fmt.Sprintf("%s (%s %s)", where, op.Kind, op.Key)
-}
-
-func changeAction(a batch.OpAction) (adapters.Action, bool) {
-	switch a {
-	case batch.OpCreate:
-		return adapters.Create, true
-	case batch.OpUpdate:
-		return adapters.Update, true
-	case batch.OpDelete:
-		return adapters.Delete, true
-	}
-	return "", false
 }
 
 func (r *runner) run(ctx context.Context) (*Outcome, error) {

@@ -273,32 +273,15 @@ func TestMXONEKillAndResumeEndsInTheSameState(t *testing.T) {
 func TestMXONEBadDepartmentBlocksExactlyItsUsersAndExtensions(t *testing.T) {
 	e := newMXONEEnv(t, simkit.Options{})
 	dir := filepath.Join(e.dir, "csv")
-	r := sampledata.New(smallRollout)
-	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// One leaf department names a parent that exists nowhere: planning
 	// blocks it, and apply --allow-blocked must block exactly the users in
 	// it and their extensions, and create everything else.
 	bad := ""
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range sheets {
-		if s.Kind == "department" {
-			parentCol := slices.Index(s.Header, "parentDepartment")
-			nameCol := slices.Index(s.Header, "departmentName")
-			rows := slices.Collect(s.Rows)
-			last := rows[len(rows)-1]
-			bad = last[nameCol]
-			last[parentCol] = "No Such Department"
-			s.Rows = slices.Values(rows)
-		}
-		if err := sampledata.WriteCSVFile(filepath.Join(dir, s.FileName()), s, sampledata.CSVOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := writeRolloutCSV(t, dir, smallRollout, "department", func(header []string, rows [][]string) {
+		last := rows[len(rows)-1]
+		bad = last[slices.Index(header, "departmentName")]
+		last[slices.Index(header, "parentDepartment")] = "No Such Department"
+	})
 	wantBlocked := map[string]bool{"department/" + bad: true}
 	for u := range r.Records("user") {
 		if slices.Contains(strings.Split(u.String("departments"), ";"), bad) {
@@ -713,27 +696,12 @@ func TestMXONEInterruptThenResume(t *testing.T) {
 func TestMXONERefusedRowFailsAloneAndSaysWhy(t *testing.T) {
 	e := newMXONEEnv(t, simkit.Options{})
 	dir := filepath.Join(e.dir, "csv")
-	r := sampledata.New(smallRollout)
-	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(dir, 0o755)
-	var badKey string
-	for _, s := range sheets {
-		if s.Kind == "extension" {
-			col := slices.Index(s.Header, "extensionNumber")
-			rows := slices.Collect(s.Rows)
-			// Outside every subsystem's EX number series: valid for the
-			// workbook, refused by the PBX.
-			rows[len(rows)-1][col] = "99999"
-			badKey = "99999"
-			s.Rows = slices.Values(rows)
-		}
-		if err := sampledata.WriteCSVFile(filepath.Join(dir, s.FileName()), s, sampledata.CSVOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// Outside every subsystem's EX number series: valid for the workbook,
+	// refused by the PBX.
+	const badKey = "99999"
+	r := writeRolloutCSV(t, dir, smallRollout, "extension", func(header []string, rows [][]string) {
+		rows[len(rows)-1][slices.Index(header, "extensionNumber")] = badKey
+	})
 	out := e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", dir)
 	if !strings.Contains(out, "Why rows failed:") || !strings.Contains(out, "1 ×") || !strings.Contains(out, badKey) {
 		t.Errorf("the reason and the row are not shown:\n%s", tail(out))
@@ -741,4 +709,29 @@ func TestMXONERefusedRowFailsAloneAndSaysWhy(t *testing.T) {
 	if got := len(e.sim.Snapshot().Extensions); got != r.Len("extension")-1 {
 		t.Errorf("%d extensions created, want all but the refused one (%d)", got, r.Len("extension")-1)
 	}
+}
+
+// writeRolloutCSV writes a rollout as a directory of CSV files, letting edit
+// change the rows of one kind first.
+func writeRolloutCSV(t *testing.T, dir string, cfg sampledata.Config, kind string, edit func(header []string, rows [][]string)) *sampledata.Rollout {
+	t.Helper()
+	r := sampledata.New(cfg)
+	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sheets {
+		if s.Kind == kind {
+			rows := slices.Collect(s.Rows)
+			edit(s.Header, rows)
+			s.Rows = slices.Values(rows)
+		}
+		if err := sampledata.WriteCSVFile(filepath.Join(dir, s.FileName()), s, sampledata.CSVOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
 }
