@@ -14,8 +14,12 @@
 //  3. Implement Adapter and Conn in adapters/<name>. Keep every quirk inside:
 //     ids ↔ names, creates that return no id, links made from the other side.
 //     Classify every failure with an *Error (Retryable, Throttled, NotFound,
-//     Conflict, Auth, Unknown, Permanent); never retry inside Apply: the
-//     runner paces and retries.
+//     Conflict, Auth, Unknown, Permanent); never retry a write inside Apply:
+//     the runner paces and retries, and reads back first when a write's
+//     outcome is Unknown. Retry idempotent reads per request (retry.Do).
+//     Wait on Target.Pacer before every request and implement RequestPacer,
+//     so the configured rate bounds requests; apply Target.WrapTransport to
+//     the transport you build (pbxbatch -v logs through it).
 //  4. Pass adaptertest.Run against the simulator, with and without faults.
 //  5. Register it in cmd/pbxbatch/adapters.go (registry panics on duplicates).
 //
