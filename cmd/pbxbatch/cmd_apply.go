@@ -140,8 +140,9 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 	return execute(ctx, t, conn, d, p, nil, f.runFlags, stdout, stderr)
 }
 
-// prepareApply turns the argument into a plan ready to run, with secrets
-// filled in, and an open connection.
+// prepareApply turns the argument (a workbook, or a plan saved by plan
+// --out) into a plan, its validated input and an open connection. The plan's
+// secrets are still masked: runApply saves it so, then fills them in.
 func prepareApply(ctx context.Context, t *target, f applyFlags, arg string, stderr io.Writer) (*batch.Plan, *input, adapters.Conn, error) {
 	if strings.EqualFold(filepath.Ext(arg), ".json") {
 		saved, err := plan.Load(arg)
