@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,7 +34,7 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			p, err := rundir.ReadPlan(info.Dir + "/" + rundir.PlanFile)
+			p, err := rundir.ReadPlan(filepath.Join(info.Dir, rundir.PlanFile))
 			if err != nil {
 				return err
 			}
@@ -41,7 +42,7 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			results, finished, err := resultsFromJournal(info.Dir+"/"+rundir.JournalFile, info.Finished)
+			results, finished, err := resultsFromJournal(filepath.Join(info.Dir, rundir.JournalFile), info.Finished)
 			if err != nil {
 				return err
 			}
