@@ -85,27 +85,28 @@ func parse(r io.Reader) ([]result, []string) {
 	return results, order
 }
 
+// print writes one row per benchmark: its name, package, and the metrics it
+// reported in the order it reported them (time per op first). Benchmarks
+// report different metrics, so a column per metric would be mostly empty.
 func print(w io.Writer, results []result, units []string) {
 	if len(results) == 0 {
 		fmt.Fprintln(w, "no benchmarks ran")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "benchmark\tpackage\t")
-	for _, u := range units {
-		fmt.Fprintf(tw, "%s\t", u)
-	}
-	fmt.Fprintln(tw)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "benchmark\tpackage\tresults")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t", r.name, strings.TrimPrefix(r.pkg, "github.com/pbxbatch/pbxbatch/"))
-		for _, u := range units {
-			v := r.metrics[u]
-			if v == "" {
-				v = "-"
-			}
-			fmt.Fprintf(tw, "%s\t", v)
+		name := strings.TrimPrefix(r.name, "Benchmark")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			name = name[:i] // the GOMAXPROCS suffix
 		}
-		fmt.Fprintln(tw)
+		var parts []string
+		for _, u := range units {
+			if v, ok := r.metrics[u]; ok && u != "B/op" && u != "allocs/op" {
+				parts = append(parts, v+" "+u)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, strings.TrimPrefix(r.pkg, "github.com/pbxbatch/pbxbatch/"), strings.Join(parts, " · "))
 	}
 	tw.Flush()
 }
