@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/api"
 	"github.com/pbxbatch/pbxbatch/internal/soap"
 	"github.com/pbxbatch/pbxbatch/schemas"
@@ -129,6 +130,7 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 		soap:             soap.NewClient(base, api.Namespace, api.Prefix, t.Username, t.Password.Reveal(), hc),
 		generateProfiles: t.Options[OptGenerateProfiles] == "true",
 		pacer:            t.Pacer,
+		reads:            retry.Options{Attempts: 8},
 	}
 	var out api.FindUserResponse
 	if err := c.call(ctx, api.UserService, "FindUser", api.FindUser{Search: &api.UserSearch{ByUserName: t.Username}}, &out, false); err != nil {
@@ -146,6 +148,7 @@ type Conn struct {
 	soap             *soap.Client
 	generateProfiles bool
 	pacer            adapters.Pacer // spaces every request; nil = unpaced
+	reads            retry.Options  // how read requests are retried
 
 	permMu sync.Mutex
 	perms  *permCatalog // nil until loaded; reset by permission writes
@@ -194,8 +197,17 @@ func (c *Conn) Supports(kind string, act adapters.Action) string {
 // and it refuses a Manage* request unless its search is exactly one exact
 // key: without one, sipXconfig applies the request to every record of the
 // service. write says whether the request changes state, for classifying
-// failures after it was sent.
+// failures after it was sent. Reads change nothing, so they are retried
+// here, request by request; writes never are (the runner reads back first
+// when their outcome is unknown).
 func (c *Conn) call(ctx context.Context, svc, op string, in, out any, write bool) error {
+	if write {
+		return c.callOnce(ctx, svc, op, in, out, true)
+	}
+	return retry.Do(ctx, c.reads, svc+"."+op, func() error { return c.callOnce(ctx, svc, op, in, out, false) })
+}
+
+func (c *Conn) callOnce(ctx context.Context, svc, op string, in, out any, write bool) error {
 	if strings.HasPrefix(op, "Manage") {
 		m, ok := in.(api.Manage)
 		if !ok {

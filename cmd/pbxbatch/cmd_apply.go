@@ -18,7 +18,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
-	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
 	"github.com/pbxbatch/pbxbatch/batch/plan"
@@ -151,21 +150,8 @@ func prepareApply(ctx context.Context, t *target, f applyFlags, arg string, stde
 		}
 		return prepareSavedPlan(ctx, t, saved, stderr)
 	}
-	in, err := readInput(ctx, t, arg)
+	p, in, diags, conn, err := planWorkbook(ctx, t, arg, stderr)
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	if in.diags.HasErrors() {
-		_ = writeDiagsText(stderr, in.diags, in.nRows)
-		return nil, nil, nil, withCode(exitError)
-	}
-	conn, err := t.open(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	p, diags, err := plan.Build(ctx, conn, t.adapter.Kinds(), in.rows, t.planOptions(in))
-	if err != nil {
-		conn.Close()
 		return nil, nil, nil, err
 	}
 	notes := planNotes(in, diags)
@@ -251,7 +237,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	stopSignals := onInterrupt(cancel, d, stderr)
 	defer stopSignals()
 
-	out, runErr := run.Run(runCtx, retry.Unwrap(conn), p, t.adapter.Kinds(), opts)
+	out, runErr := run.Run(runCtx, conn, p, t.adapter.Kinds(), opts)
 	if err := j.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("journal: %w", err)
 	}

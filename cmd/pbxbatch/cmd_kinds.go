@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -61,9 +60,7 @@ EXIT STATUS
 				return err
 			}
 			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(infos)
+				return writeJSON(cmd.OutOrStdout(), infos)
 			}
 			return writeKindsText(cmd.OutOrStdout(), set.Adapter, infos)
 		},

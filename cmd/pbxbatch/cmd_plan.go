@@ -85,28 +85,11 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 	if err != nil {
 		return err
 	}
-	// Validate before connecting: a broken workbook is reported at once,
-	// without touching the network.
-	in, err := readInput(ctx, t, path)
-	if err != nil {
-		return err
-	}
-	if in.diags.HasErrors() {
-		if err := writeDiagsText(stderr, in.diags, in.nRows); err != nil {
-			return err
-		}
-		return withCode(exitError)
-	}
-	conn, err := t.open(ctx)
+	p, in, diags, conn, err := planWorkbook(ctx, t, path, stderr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	opts := t.planOptions(in)
-	p, diags, err := plan.Build(ctx, conn, t.adapter.Kinds(), in.rows, opts)
-	if err != nil {
-		return err
-	}
 
 	if f.format == "json" {
 		b, err := plan.Marshal(p)

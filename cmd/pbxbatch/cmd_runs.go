@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -110,7 +111,7 @@ func printRuns(w io.Writer, format string, runs []rundir.Info) error {
 	fmt.Fprintln(tw, "ID\tTARGET\tINPUT\tSTARTED\tSTATE\tCREATED\tUPDATED\tDELETED\tUNCHANGED\tFAILED\tBLOCKED")
 	for _, r := range runs {
 		c := r.Counts
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Target, baseName(r.Input),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Target, filepath.Base(r.Input),
 			r.Started.Local().Format(time.DateTime), r.State, c.Created, c.Updated, c.Deleted, c.Unchanged, c.Failed, c.Blocked)
 	}
 	return tw.Flush()
@@ -120,13 +121,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func baseName(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' || p[i] == '\\' {
-			return p[i+1:]
-		}
-	}
-	return p
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -106,9 +105,7 @@ func writeDiagsJSON(w io.Writer, l diag.List) error {
 	if l == nil {
 		l = diag.List{} // "[]", not "null": scripts iterate it
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(l)
+	return writeJSON(w, l)
 }
 
 // writeDiagsText prints messages grouped by sheet (or CSV file), each group

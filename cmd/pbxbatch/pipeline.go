@@ -52,9 +52,9 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 	return &target{Target: t, adapter: a}, nil
 }
 
-// open connects to the target. Logging in and every read are retried on
-// transient faults (adapters/retry); writes are the runner's business, so
-// give it retry.Unwrap of this connection.
+// open connects to the target, retrying a login that meets a transient
+// fault. Adapters retry their own reads request by request (retry.Do);
+// writes are the runner's business.
 func (t *target) open(ctx context.Context) (adapters.Conn, error) {
 	t.pacer = pace.New(pace.Config{Rate: t.Rate})
 	if rp, ok := t.adapter.(adapters.RequestPacer); ok && rp.PacesRequests() {
@@ -99,6 +99,32 @@ func readInput(ctx context.Context, t *target, path string) (*input, error) {
 	}
 	in.diags, in.nRows = res.Diags, res.Rows
 	return in, nil
+}
+
+// planWorkbook validates the workbook at path and, when it is valid, connects
+// to the target and plans it. Validation comes first so that a broken
+// workbook is reported at once, without touching the network; its errors are
+// written to stderr and the error returned is exit status 1. The caller closes
+// conn.
+func planWorkbook(ctx context.Context, t *target, path string, stderr io.Writer) (*batch.Plan, *input, diag.List, adapters.Conn, error) {
+	in, err := readInput(ctx, t, path)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if in.diags.HasErrors() {
+		_ = writeDiagsText(stderr, in.diags, in.nRows)
+		return nil, nil, nil, nil, withCode(exitError)
+	}
+	conn, err := t.open(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	p, diags, err := plan.Build(ctx, conn, t.adapter.Kinds(), in.rows, t.planOptions(in))
+	if err != nil {
+		conn.Close()
+		return nil, nil, nil, nil, err
+	}
+	return p, in, diags, conn, nil
 }
 
 // planOptions are the planner's options for a target and input.
