@@ -65,13 +65,16 @@ type request struct {
 var ErrClosed = errors.New("journal is closed")
 
 // Open opens (creating it if needed) the journal at path for appending,
-// first cutting off a torn last line left by a crash.
+// first cutting off a torn last line left by a crash: a partial line, or a
+// complete one that does not decode, by the same rule as Read. Left in
+// place, the next append would bury it in the middle of the file, where Read
+// rightly refuses it, and the run could no longer be resumed.
 func Open(path string) (*Journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening journal: %w", err)
 	}
-	end, err := completeLength(f)
+	end, err := intactLength(f)
 	if err == nil {
 		err = f.Truncate(end)
 	}
@@ -87,18 +90,38 @@ func Open(path string) (*Journal, error) {
 	return j, nil
 }
 
-// completeLength returns the length of f up to and including its last
-// newline.
-func completeLength(f *os.File) (int64, error) {
+// intactLength returns the length of f without a torn last line: up to its
+// last newline, and before that line too when it is not valid JSON.
+func intactLength(f *os.File) (int64, error) {
 	info, err := f.Stat()
 	if err != nil {
 		return 0, err
 	}
-	size := info.Size()
+	end, err := completeLength(f, info.Size())
+	if err != nil || end == 0 {
+		return end, err
+	}
+	start, err := completeLength(f, end-1) // the start of the last line
+	if err != nil {
+		return 0, err
+	}
+	line := make([]byte, end-start)
+	if _, err := f.ReadAt(line, start); err != nil {
+		return 0, err
+	}
+	if json.Valid(bytes.TrimSpace(line)) {
+		return end, nil
+	}
+	return start, nil
+}
+
+// completeLength returns the length of the first size bytes of r up to and
+// including their last newline.
+func completeLength(r io.ReaderAt, size int64) (int64, error) {
 	buf := make([]byte, 64*1024)
 	for end := size; end > 0; {
 		start := max(0, end-int64(len(buf)))
-		n, err := f.ReadAt(buf[:end-start], start)
+		n, err := r.ReadAt(buf[:end-start], start)
 		if err != nil && err != io.EOF {
 			return 0, err
 		}

@@ -129,3 +129,30 @@ func TestSyncAfterCloseFails(t *testing.T) {
 		t.Fatalf("Sync after Close = %v, want ErrClosed", err)
 	}
 }
+
+// A complete last line that does not decode is torn too: Open cuts it, so
+// the next append does not bury it where Read would refuse the journal.
+func TestUndecodableLastLineIsCutOnOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	good := `{"op":1,"status":"succeeded","at":"2026-11-22T08:00:00Z"}` + "\n"
+	if err := os.WriteFile(path, []byte(good+`{"op":2,"status":"in_fl`+"\x00\x00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Sync(journal.Entry{Op: 3, Status: batch.StatusInFlight}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := journal.Read(path)
+	if err != nil {
+		t.Fatalf("journal unreadable after a torn line and an append: %v", err)
+	}
+	if len(got) != 2 || got[0].Op != 1 || got[1].Op != 3 {
+		t.Errorf("entries %+v, want ops 1 and 3", got)
+	}
+}

@@ -258,17 +258,18 @@ func (p *parser) url(n *yaml.Node, what string) string {
 	if s == "" {
 		return ""
 	}
+	// No message repeats the URL or the parser's error (which quotes it): a
+	// URL that fails to parse may well hold "user:password@".
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		p.errorf(n.Line, "url in %s is not a URL: %v", what, err)
-	case u.User != nil:
-		// The message must not repeat the URL: it holds credentials.
+		p.errorf(n.Line, "url in %s is not a valid URL such as https://pbx.example.com:8443 (check for spaces or a %% that is not an escape)", what)
+	case u.User != nil || strings.Contains(s, "@"):
 		p.errorf(n.Line, "url in %s contains credentials: remove them and use username and password_env or password_file", what)
 	case u.Scheme != "http" && u.Scheme != "https":
-		p.errorf(n.Line, "url in %s must start with https:// (or http://), got %q", what, s)
+		p.errorf(n.Line, "url in %s must start with https:// (or http://)", what)
 	case u.Host == "":
-		p.errorf(n.Line, "url in %s has no host: %q", what, s)
+		p.errorf(n.Line, "url in %s has no host", what)
 	default:
 		return strings.TrimRight(s, "/")
 	}
