@@ -24,6 +24,7 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
+	"github.com/pbxbatch/pbxbatch/batch/plan"
 )
 
 // File names inside a run directory.
@@ -119,7 +120,7 @@ func CreateWithPlan(stateDir string, m Meta, p *batch.Plan) (*Dir, error) {
 	}
 	if p != nil {
 		m.Ops = len(p.Ops)
-		if err := writeJSON(d.File(PlanFile), p); err != nil {
+		if err := plan.Save(d.File(PlanFile), p); err != nil {
 			d.Close()
 			os.RemoveAll(tmp)
 			return nil, err
@@ -236,28 +237,16 @@ func (d *Dir) writeMeta() error {
 // WritePlan saves the plan (secrets must already be masked) and records
 // its size in the metadata.
 func (d *Dir) WritePlan(p *batch.Plan) error {
-	if err := writeJSON(d.File(PlanFile), p); err != nil {
+	if err := plan.Save(d.File(PlanFile), p); err != nil {
 		return err
 	}
 	return d.Update(func(m *Meta) { m.Ops = len(p.Ops) })
 }
 
-// ReadPlan reads plan.json of the run directory.
+// ReadPlan reads plan.json of the run directory, with plan.Load's checks
+// (format version, operation ids and dependencies).
 func (d *Dir) ReadPlan() (*batch.Plan, error) {
-	return ReadPlan(d.File(PlanFile))
-}
-
-// ReadPlan reads a saved plan.
-func ReadPlan(path string) (*batch.Plan, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var p batch.Plan
-	if err := unmarshal(data, &p); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &p, nil
+	return plan.Load(d.File(PlanFile))
 }
 
 // Close releases the lock. The directory stays.

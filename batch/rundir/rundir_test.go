@@ -2,6 +2,7 @@ package rundir_test
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
+	"github.com/pbxbatch/pbxbatch/batch/plan"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 )
 
@@ -44,10 +46,10 @@ func TestOpenRejectsBadIDs(t *testing.T) {
 
 func TestListNewestFirstWithCounts(t *testing.T) {
 	state := t.TempDir()
-	plan := &batch.Plan{Ops: []*batch.Op{{ID: 0, Action: batch.OpCreate}, {ID: 1, Action: batch.OpUpdate}, {ID: 2, Action: batch.OpCreate}}}
+	pl := &batch.Plan{Version: plan.Version, Ops: []*batch.Op{{ID: 0, Action: batch.OpCreate}, {ID: 1, Action: batch.OpUpdate}, {ID: 2, Action: batch.OpCreate}}}
 
 	first, _ := rundir.Create(state, rundir.Meta{Target: "lab", Input: "a.xlsx", Started: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)})
-	first.WritePlan(plan)
+	first.WritePlan(pl)
 	var c batch.Counts
 	c.Add(batch.OpCreate, batch.StatusSucceeded)
 	c.Add(batch.OpUpdate, batch.StatusFailed)
@@ -58,7 +60,7 @@ func TestListNewestFirstWithCounts(t *testing.T) {
 	// A run that crashed: meta says running, the lock is gone, the journal
 	// knows two operations.
 	crashed, _ := rundir.Create(state, rundir.Meta{Target: "lab", Input: "b.xlsx"})
-	crashed.WritePlan(plan)
+	crashed.WritePlan(pl)
 	j, _ := journal.Open(crashed.File(rundir.JournalFile))
 	j.Append(journal.Entry{Op: 0, Action: batch.OpCreate, Status: batch.StatusSucceeded})
 	j.Append(journal.Entry{Op: 1, Action: batch.OpUpdate, Status: batch.StatusInFlight, Attempt: 1})
@@ -79,7 +81,7 @@ func TestListNewestFirstWithCounts(t *testing.T) {
 	if runs[0].State != rundir.Interrupted || got.Created != 1 || got.InFlight != 1 || got.Pending != 1 || got.Planned != 3 {
 		t.Errorf("crashed run: state %s counts %+v, want interrupted, 1 created, 1 in flight, 1 pending of 3", runs[0].State, got)
 	}
-	p, err := rundir.ReadPlan(runs[0].Dir + "/" + rundir.PlanFile)
+	p, err := plan.Load(filepath.Join(runs[0].Dir, rundir.PlanFile))
 	if err != nil || len(p.Ops) != 3 {
 		t.Fatalf("ReadPlan: %v, %v", p, err)
 	}
@@ -87,7 +89,7 @@ func TestListNewestFirstWithCounts(t *testing.T) {
 
 func TestCreateWithPlanAppearsWithItsPlan(t *testing.T) {
 	state := t.TempDir()
-	p := &batch.Plan{Version: 1, Adapter: "stub", Ops: []*batch.Op{{ID: 0, Kind: "site", Key: "HQ", Action: batch.OpCreate}}}
+	p := &batch.Plan{Version: plan.Version, Adapter: "stub", Ops: []*batch.Op{{ID: 0, Kind: "site", Key: "HQ", Action: batch.OpCreate}}}
 	d, err := rundir.CreateWithPlan(state, rundir.Meta{Target: "lab", Input: "in.xlsx"}, p)
 	if err != nil {
 		t.Fatal(err)

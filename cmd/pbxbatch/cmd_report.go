@@ -9,6 +9,7 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
+	"github.com/pbxbatch/pbxbatch/batch/plan"
 	"github.com/pbxbatch/pbxbatch/batch/report"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/schemas"
@@ -34,7 +35,7 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			p, err := rundir.ReadPlan(filepath.Join(info.Dir, rundir.PlanFile))
+			p, err := plan.Load(filepath.Join(info.Dir, rundir.PlanFile))
 			if err != nil {
 				return err
 			}
