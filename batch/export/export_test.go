@@ -278,6 +278,21 @@ func TestXLSXExport(t *testing.T) {
 	if _, err := Verify(path); err == nil || !strings.Contains(err.Error(), "phones") {
 		t.Errorf("tampered export verifies: %v", err)
 	}
+
+	// Tampered metadata is reported, never a panic: blank a kind's sheets.
+	f, _ = excelize.OpenFile(path)
+	meta, _ := f.GetRows("_metadata")
+	for i, r := range meta {
+		if len(r) > 1 && r[0] == "kind" && r[1] == "sheets" {
+			cell, _ := excelize.CoordinatesToCellName(2, i+2)
+			f.SetCellValue("_metadata", cell, "")
+		}
+	}
+	f.Save()
+	f.Close()
+	if _, err := Verify(path); err == nil || !strings.Contains(err.Error(), "names no sheet") {
+		t.Errorf("metadata without sheets: %v", err)
+	}
 }
 
 // catalogue is a schema set with a read-only kind, like MX-ONE's access

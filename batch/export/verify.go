@@ -140,6 +140,10 @@ func Verify(path string) (*Manifest, error) {
 	}
 	defer f.Close()
 	for _, k := range m.Kinds {
+		if len(k.Sheets) == 0 {
+			errs = append(errs, fmt.Errorf("%s: the metadata names no sheet for it: the metadata was changed after export", k.Kind))
+			continue
+		}
 		sum, n, err := sheetSum(f, k.Sheets)
 		switch {
 		case err != nil:

@@ -97,9 +97,7 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 			}
 			res.row.Clear = append(res.row.Clear, f.Path)
 			if sp.keepCells {
-				if sp.keepCells {
-					res.row.Cells[f.Path] = cellAt(*c)
-				}
+				res.row.Cells[f.Path] = cellAt(*c)
 			}
 			continue
 		}

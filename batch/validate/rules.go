@@ -82,6 +82,11 @@ func NormalizeMAC(s string) (string, bool) {
 		if len(groups) != 6 || s[2] != s[5] { // one separator style only
 			return "", false
 		}
+		for _, g := range groups {
+			if len(g) != 2 { // "00:11:222:33:4:55" is no MAC address
+				return "", false
+			}
+		}
 	case len(s) == 14 && strings.Count(s, ".") == 2:
 		groups = strings.Split(s, ".")
 		if len(groups[0]) != 4 || len(groups[1]) != 4 {

@@ -330,6 +330,7 @@ func TestNormalizeMAC(t *testing.T) {
 		"00:11:22:aa:bb:cc": "001122AABBCC", "00-11-22-AA-BB-CC": "001122AABBCC",
 		"0011.22aa.bbcc": "001122AABBCC", "001122aabbcc": "001122AABBCC",
 		"00:11-22:aa:bb:cc": "", "0011.22aa.bbc": "", "00112233445": "", "00:11:22:aa:bb:cg": "",
+		"00:11:222:33:4:55": "", "00-11-22-33-4-555": "",
 	} {
 		got, ok := NormalizeMAC(in)
 		if got != want || ok != (want != "") {
