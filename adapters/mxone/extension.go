@@ -190,7 +190,10 @@ func (cn *Conn) getDetail(ctx context.Context, number, subsystem string) (*exten
 // matches extension numbers (document §11.2), so one search and a check of
 // each hit's links suffices.
 func (cn *Conn) extensionOwner(ctx context.Context, number, subsystem string) (string, error) {
-	subID, _ := cn.subsystems.lookup(subsystem)
+	// id, not lookup: a fresh connection has no subsystems cached yet, and a
+	// link that carries only the subsystem's id must still match. (When the
+	// id cannot be had, links are matched by subsystem name alone.)
+	subID, _ := cn.subsystems.id(ctx, subsystem, "extension "+number)
 	var owner string
 	err := cn.walkUsers(ctx, number, func(u userRecord, _ map[string]any) error {
 		for _, l := range u.links() {

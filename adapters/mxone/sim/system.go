@@ -513,34 +513,37 @@ func (st *state) createSubsystem(b map[string]any, series any) error {
 }
 
 func (st *state) updateSubsystem(s *subsystem, b map[string]any, series any) error {
-	if name := str(b, "subsystemName"); name != "" && name != s.name {
-		if st.subsystemByName(name) != nil {
-			return errDuplicate("subsystem %q already exists", name)
+	// Check everything before changing anything: a refused PUT leaves the
+	// record as it was, as PM's transactions do.
+	name, typ := s.name, s.typ
+	if n := str(b, "subsystemName"); n != "" && n != s.name {
+		if st.subsystemByName(n) != nil {
+			return errDuplicate("subsystem %q already exists", n)
 		}
-		s.name = name
+		name = n
 	}
-	if typ := str(b, "subsystemType"); typ != "" && typ != s.typ {
-		if !slices.Contains(subsystemTypes, typ) {
-			return errBadRequest("subsystem %s: subsystemType %q is not one of %s", s.name, typ, strings.Join(subsystemTypes, ", "))
+	if t := str(b, "subsystemType"); t != "" && t != s.typ {
+		if !slices.Contains(subsystemTypes, t) {
+			return errBadRequest("subsystem %s: subsystemType %q is not one of %s", s.name, t, strings.Join(subsystemTypes, ", "))
 		}
 		if st.subsystemHasExtensions(s) {
 			return errInUse("subsystem %s holds extensions; its type cannot change", s.name)
 		}
-		s.typ = typ
+		typ = t
 	}
 	l, given, err := st.resolveLocation(b)
 	if err != nil {
 		return err
 	}
-	if given {
-		s.locationID = l.id
-	}
+	ns := s.series
 	if series != nil {
-		ns, err := parseSeries(series)
-		if err != nil {
+		if ns, err = parseSeries(series); err != nil {
 			return errBadRequest("subsystem %s: numberSeries: %v", s.name, err)
 		}
-		s.series = ns
+	}
+	s.name, s.typ, s.series = name, typ, ns
+	if given {
+		s.locationID = l.id
 	}
 	rest := map[string]any{}
 	for _, k := range append([]string{"expirationDate"}, subsystemBlocks...) {
@@ -991,25 +994,28 @@ func (st *state) createProfile(b map[string]any) error {
 }
 
 func (st *state) updateProfile(p *profile, b map[string]any) error {
+	// Check everything before changing anything: a refused PUT leaves the
+	// record as it was, as PM's transactions do.
+	name := p.name
 	if v, ok := b["securityProfileName"]; ok {
-		name, _ := v.(string)
+		name, _ = v.(string)
 		if name == "" {
 			return errBadRequest("security profile %d: securityProfileName cannot be empty", p.id)
 		}
 		if o := st.profileByName(name); o != nil && o != p {
 			return errDuplicate("security profile %q already exists", name)
 		}
-		p.name = name
 	}
-	if _, ok := b["description"]; ok {
-		p.description = str(b, "description")
-	}
+	privs := p.privileges
 	if v, ok := b["accessPrivileges"]; ok {
-		privs, err := privileges(v)
-		if err != nil {
+		var err error
+		if privs, err = privileges(v); err != nil {
 			return err
 		}
-		p.privileges = privs
+	}
+	p.name, p.privileges = name, privs
+	if _, ok := b["description"]; ok {
+		p.description = str(b, "description")
 	}
 	return nil
 }

@@ -122,6 +122,13 @@ func TestSubsystemsAndNumberSeries(t *testing.T) {
 	}
 	c.fail("GET", "/system-ms/subsystem/v1", nil, 400, "VALIDATION_FAILED", "subsystemType")
 
+	// A refused PUT changes nothing, not even the fields checked before the
+	// one that failed (PM's updates are transactions).
+	c.fail("PUT", "/system-ms/subsystem/v1/1", map[string]any{"subsystemName": "Renamed", "locationName": "Nowhere"}, 400, "INVALID_REFERENCE", "Nowhere")
+	if got := c.obj("/system-ms/subsystem/v1/1")["subsystemName"]; got != "MX1" {
+		t.Errorf("a refused update renamed the subsystem to %v", got)
+	}
+
 	rec := c.obj("/system-ms/subsystem/v1/1")
 	loc, _ := rec["location"].(map[string]any)
 	if rec["ipaddress"] != "10.0.0.5" || rec["loginName"] != "pm" || loc["locationName"] != "Stockholm" || rec["loginPasswordPlain"] != nil {
