@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/api"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
@@ -174,10 +175,8 @@ func TestRolloutWithFaultsMakesNoDuplicates(t *testing.T) {
 	t.Cleanup(faulty.Close)
 	ft := ts.target
 	ft.URL, ft.HTTPClient, ft.Timeout = faulty.URL, nil, time.Second
-	fconn, err := sipx.New().Open(context.Background(), ft)
-	for i := 0; err != nil && i < 20; i++ { // Open itself may meet a fault
-		fconn, err = sipx.New().Open(context.Background(), ft)
-	}
+	// Open itself may meet a fault: retried as the commands do.
+	fconn, err := retry.Open(context.Background(), sipx.New(), ft, retry.Options{Attempts: 20, Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
 	if err != nil {
 		t.Fatal(err)
 	}

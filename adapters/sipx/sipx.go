@@ -108,6 +108,7 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 		base += strings.TrimSuffix(api.Path, "/")
 	}
 	hc := t.HTTPClient
+	closeIdle := func() {}
 	if hc == nil {
 		timeout := t.Timeout
 		if timeout == 0 {
@@ -119,6 +120,7 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 			tr.MaxIdleConnsPerHost = t.Concurrency
 		}
 		hc = &http.Client{Transport: tr, Timeout: timeout}
+		closeIdle = tr.CloseIdleConnections // ours to close; a given client is the caller's
 		if t.WrapTransport != nil {
 			hc.Transport = t.WrapTransport(tr)
 		}
@@ -131,9 +133,13 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 		generateProfiles: t.Options[OptGenerateProfiles] == "true",
 		pacer:            t.Pacer,
 		reads:            retry.Options{Attempts: 8},
+		closeIdle:        closeIdle,
 	}
+	// The credential check is sent once: Open as a whole is what callers
+	// retry (retry.Open), and retrying here too would multiply the attempts.
 	var out api.FindUserResponse
-	if err := c.call(ctx, api.UserService, "FindUser", api.FindUser{Search: &api.UserSearch{ByUserName: t.Username}}, &out, false); err != nil {
+	if err := c.callOnce(ctx, api.UserService, "FindUser", api.FindUser{Search: &api.UserSearch{ByUserName: t.Username}}, &out, false); err != nil {
+		closeIdle()
 		return nil, err
 	}
 	return c, nil
@@ -149,6 +155,7 @@ type Conn struct {
 	generateProfiles bool
 	pacer            adapters.Pacer // spaces every request; nil = unpaced
 	reads            retry.Options  // how read requests are retried
+	closeIdle        func()         // releases the connections of a client Open built
 
 	permMu sync.Mutex
 	perms  *permCatalog // nil until loaded; reset by permission writes
@@ -186,7 +193,10 @@ func md5hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (c *Conn) Close() error { return nil }
+func (c *Conn) Close() error {
+	c.closeIdle()
+	return nil
+}
 
 // Supports is the adapter's.
 func (c *Conn) Supports(kind string, act adapters.Action) string {

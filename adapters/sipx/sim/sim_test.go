@@ -352,7 +352,9 @@ func TestResetServices(t *testing.T) {
 	s, _, c := start(t, Options{})
 	ctx := context.Background()
 	addUser(t, c, "201")
-	_ = c.Call(ctx, api.CallGroupService, "AddCallGroup", api.AddCallGroup{CallGroup: api.CallGroup{Name: "hg", Extension: "500"}}, nil)
+	if err := c.Call(ctx, api.CallGroupService, "AddCallGroup", api.AddCallGroup{CallGroup: api.CallGroup{Name: "hg", Extension: "500"}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Call(ctx, api.TestService, "ResetServices", api.ResetServices{CallGroup: yes(), User: yes()}, nil); err != nil {
 		t.Fatal(err)
 	}
