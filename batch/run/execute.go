@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
@@ -263,14 +264,27 @@ func (x *execution) succeed(id, msg string) completion {
 
 func (x *execution) fail(msg string) completion {
 	x.res.Status = batch.StatusFailed
-	x.res.Message = msg
+	x.res.Message = x.scrub(msg)
 	return x.finish("", nil)
 }
 
 func (x *execution) fatal(err error) completion {
+	msg := x.scrub(err.Error())
 	x.res.Status = batch.StatusFailed
-	x.res.Message = err.Error() + "; fix the target's credentials, then resume the run"
-	return x.finish(StopAuth, fmt.Errorf("%w: %v", ErrAuth, err))
+	x.res.Message = msg + "; fix the target's credentials, then resume the run"
+	return x.finish(StopAuth, fmt.Errorf("%w: %s", ErrAuth, msg))
+}
+
+// scrub masks the operation's secret values in a message: a platform may
+// echo a rejected value in its error (Spring validation messages do), and
+// messages reach the journal, the reports and the terminal.
+func (x *execution) scrub(msg string) string {
+	for _, p := range x.k.SecretPaths() {
+		if v := x.change.Record.String(p); v != "" && v != schemas.Mask {
+			msg = strings.ReplaceAll(msg, v, schemas.Mask)
+		}
+	}
+	return msg
 }
 
 func (x *execution) finish(stop string, err error) completion {
