@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -98,7 +99,7 @@ func (r Record) Paths() []string {
 	var out []string
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			p := k
 			if prefix != "" {
 				p = prefix + "." + k
@@ -112,15 +113,6 @@ func (r Record) Paths() []string {
 	}
 	walk("", r)
 	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range maps.Keys(m) {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	return keys
 }
 
 func asMap(v any) (map[string]any, bool) {

@@ -30,6 +30,7 @@ package schemas
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -72,7 +73,7 @@ type Field struct {
 	Enum        []string // allowed values (of the items, for arrays)
 	Required    bool
 	Secret      bool
-	WriteOnly   bool // accepted by the platform, never returned (x-writeonly)
+	WriteOnly   bool // accepted by the platform, never returned (x-writeonly): like a secret, not comparable with the target, but printable
 	ReadOnly    bool
 	Text        string // "digits", "phone" or ""
 	Format      string
@@ -395,14 +396,14 @@ func parseKind(adapter, fileName string, raw []byte) (*Kind, error) {
 	}
 	k := &Kind{
 		Adapter:     adapter,
-		Name:        cmpOr(root.Kind, fileName),
+		Name:        cmp.Or(root.Kind, fileName),
 		Title:       root.Title,
 		Description: root.Description,
 		Key:         root.Key,
 		ReadOnly:    root.ReadOnly,
 		Raw:         raw,
 	}
-	k.Plural = cmpOr(root.Plural, k.Name+"s")
+	k.Plural = cmp.Or(root.Plural, k.Name+"s")
 	if len(k.Key) == 0 {
 		return nil, fmt.Errorf("no x-key")
 	}
@@ -482,12 +483,3 @@ func enumStrings(vals []any) []string {
 	}
 	return out
 }
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func sortStrings(s []string) { sort.Strings(s) }

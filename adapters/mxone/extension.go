@@ -1,6 +1,7 @@
 package mxone
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -138,7 +139,7 @@ func allowed(typ, path string) bool {
 // extensionRecord maps an ExtensionDetail to the schema shape.
 func extensionRecord(d *extensionDetail, owner string) schemas.Record {
 	r := schemas.Record{}
-	number := cmpOr(d.ExtensionNumber, d.ExtensionVO.Gedi.first().Dir)
+	number := cmp.Or(d.ExtensionNumber, d.ExtensionVO.Gedi.first().Dir)
 	putString(r, "extensionNumber", number)
 	putString(r, "subsystemName", d.SubsystemName)
 	t, ok := lookupType(string(d.ExtensionType))
@@ -172,7 +173,7 @@ func (cn *Conn) getDetail(ctx context.Context, number, subsystem string) (*exten
 	}
 	for i := range details {
 		d := &details[i]
-		n := cmpOr(d.ExtensionNumber, d.ExtensionVO.Gedi.first().Dir)
+		n := cmp.Or(d.ExtensionNumber, d.ExtensionVO.Gedi.first().Dir)
 		if string(n) == number && (d.SubsystemName == "" || string(d.SubsystemName) == subsystem) {
 			if d.SubsystemName == "" {
 				d.SubsystemName = flexString(subsystem)
@@ -238,7 +239,7 @@ func (o extensionOps) list(ctx context.Context, fn func(schemas.Record) error) e
 	}
 	err = o.cn.walkUsers(ctx, "*", func(u userRecord, _ map[string]any) error {
 		for _, l := range u.links() {
-			sub := cmpOr(string(l.SubsystemName), subNames[int64(l.SubsystemID)])
+			sub := cmp.Or(string(l.SubsystemName), subNames[int64(l.SubsystemID)])
 			owners[sub+"/"+string(l.ExtensionNumber)] = string(u.UserID)
 		}
 		return nil
@@ -380,14 +381,14 @@ func (o extensionOps) update(ctx context.Context, r, before schemas.Record) (ada
 
 func (o extensionOps) delete(ctx context.Context, r, before schemas.Record) (adapters.Result, error) {
 	number, subsystem := recString(r, "extensionNumber"), recString(r, "subsystemName")
-	typ := cmpOr(recString(r, "extensionType"), recString(before, "extensionType"))
-	owner := cmpOr(recString(before, "owner"), recString(r, "owner"))
+	typ := cmp.Or(recString(r, "extensionType"), recString(before, "extensionType"))
+	owner := cmp.Or(recString(before, "owner"), recString(r, "owner"))
 	if typ == "" || before == nil {
 		cur, err := o.get(ctx, r)
 		if err != nil {
 			return adapters.Result{}, err
 		}
-		typ = cmpOr(recString(cur, "extensionType"), typ)
+		typ = cmp.Or(recString(cur, "extensionType"), typ)
 		owner = recString(cur, "owner")
 	}
 	t, ok := lookupType(typ)

@@ -1,6 +1,7 @@
 package mxone
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -17,18 +18,8 @@ func locationRecord(it locationItem) schemas.Record {
 	r := schemas.Record{}
 	putString(r, "locationName", it.LocationName)
 	putString(r, "description", it.Description)
-	putString(r, "cmgCustomerGroup", cmpOr(it.CmgCustomerGroup, it.Cmgcustgrp))
+	putString(r, "cmgCustomerGroup", cmp.Or(it.CmgCustomerGroup, it.Cmgcustgrp))
 	return r
-}
-
-func cmpOr[T comparable](vals ...T) T {
-	var zero T
-	for _, v := range vals {
-		if v != zero {
-			return v
-		}
-	}
-	return zero
 }
 
 // listLocations walks the location list; search "*" is everything.

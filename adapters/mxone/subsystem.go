@@ -1,6 +1,7 @@
 package mxone
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -243,7 +244,7 @@ func (o subsystemOps) body(ctx context.Context, r schemas.Record, keep *subsyste
 		return subsystemBody{}, err
 	}
 	b := subsystemBody{
-		SubsystemType:  cmpOr(recString(r, "subsystemType"), telephonyServer),
+		SubsystemType:  cmp.Or(recString(r, "subsystemType"), telephonyServer),
 		SubsystemName:  name,
 		Location:       strconv.FormatInt(locID, 10),
 		LocationName:   locName,
@@ -266,7 +267,7 @@ func (o subsystemOps) body(ctx context.Context, r schemas.Record, keep *subsyste
 	}
 	if keep != nil {
 		if m.Password == "" {
-			m.Password = cmpOr(keep.LoginPasswordPlain, func() flexString {
+			m.Password = cmp.Or(keep.LoginPasswordPlain, func() flexString {
 				if keep.MxoneSubsystem != nil {
 					return keep.MxoneSubsystem.Password
 				}

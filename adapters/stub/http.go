@@ -151,7 +151,6 @@ func reply(w http.ResponseWriter, v any, err error) {
 
 // httpConn is a client of Handler.
 type httpConn struct {
-	kinds    *schemas.Set
 	base     string
 	client   *http.Client
 	password string
@@ -160,7 +159,7 @@ type httpConn struct {
 	token string
 }
 
-func dialHTTP(ctx context.Context, kinds *schemas.Set, t adapters.Target) (adapters.Conn, error) {
+func dialHTTP(ctx context.Context, t adapters.Target) (adapters.Conn, error) {
 	client := t.HTTPClient
 	if client == nil {
 		timeout := t.Timeout
@@ -169,7 +168,7 @@ func dialHTTP(ctx context.Context, kinds *schemas.Set, t adapters.Target) (adapt
 		}
 		client = &http.Client{Timeout: timeout}
 	}
-	c := &httpConn{kinds: kinds, base: strings.TrimRight(t.URL, "/"), client: client, password: t.Password.Reveal()}
+	c := &httpConn{base: strings.TrimRight(t.URL, "/"), client: client, password: t.Password.Reveal()}
 	if err := c.login(ctx); err != nil {
 		return nil, err
 	}

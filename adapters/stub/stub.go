@@ -120,7 +120,7 @@ func (a *Adapter) kind(n string) *schemas.Kind { return a.kinds.Kind(n) }
 // SetPassword must match t.Password.
 func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, error) {
 	if t.URL != "" {
-		return dialHTTP(ctx, a.kinds, t)
+		return dialHTTP(ctx, t)
 	}
 	c := &memConn{a: a, password: t.Password.Reveal()}
 	gen, err := a.login(t.Password.Reveal())

@@ -216,7 +216,7 @@ func readSide(ctx context.Context, k *schemas.Kind, tables []*workbook.Table, co
 	for _, t := range tables {
 		idx := make([]int, len(cols))
 		for i, c := range cols {
-			idx[i] = t.Column(c)
+			idx[i] = column(t, k, c)
 			s.present[i] = s.present[i] || idx[i] >= 0
 		}
 		rows, err := t.Rows()
@@ -386,4 +386,16 @@ func (k KindSummary) Counts() string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// column finds a field's column by its path or, as import also accepts, by
+// its title; -1 when the table has neither.
+func column(t *workbook.Table, k *schemas.Kind, path string) int {
+	if i := t.Column(path); i >= 0 {
+		return i
+	}
+	if f := k.Field(path); f != nil && f.Title != "" {
+		return t.Column(f.Title)
+	}
+	return -1
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -230,5 +232,45 @@ func TestAdapterDetection(t *testing.T) {
 	plain := t.TempDir()
 	if _, err := Adapter(plain, plain, ""); err == nil || !strings.Contains(err.Error(), "--adapter") {
 		t.Errorf("plain workbooks: %v", err)
+	}
+}
+
+// A workbook whose headers are field titles (which import accepts) compares
+// by the same columns as one whose headers are field paths: a change under a
+// title header is seen, not skipped as a column the other side lacks.
+func TestTitleHeadersCompareLikePaths(t *testing.T) {
+	a := seed()
+	before := exportTo(t, a, export.CSV)
+	titled := t.TempDir()
+	k := a.Kinds().Kind("person")
+	entries, err := os.ReadDir(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(before, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "people.csv" {
+			header, rest, _ := strings.Cut(string(b), "\n")
+			header = strings.Replace(header, "email", k.Field("email").Title, 1)
+			rest = strings.Replace(rest, "jdoe@old.example", "jdoe@new.example", 1)
+			b = []byte(header + "\n" + rest)
+		}
+		if err := os.WriteFile(filepath.Join(titled, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &recorder{}
+	s, err := Compare(context.Background(), before, titled, a.Kinds(), Options{TmpDir: t.TempDir()}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.changes) != 1 || s.Identical() {
+		t.Fatalf("want the one e-mail change, got %d changes", len(rec.changes))
+	}
+	if got := fmt.Sprint(rec.changes[0]); !strings.Contains(got, "jdoe@new.example") {
+		t.Errorf("change %s, want jdoe's new e-mail", got)
 	}
 }

@@ -168,7 +168,6 @@ func keyOf(file, sheetName string, row int) rowKey {
 // rowOutcome is what happened to one input row (several ops may share a
 // row: a record created, then linked).
 type rowOutcome struct {
-	ops      []opResult
 	status   string
 	messages []string
 	targetID string
@@ -186,7 +185,6 @@ func outcomes(res []opResult) map[rowKey]*rowOutcome {
 			ro = &rowOutcome{}
 			m[k] = ro
 		}
-		ro.ops = append(ro.ops, o)
 		st := o.status()
 		if ro.status == "" || severity[st] > severity[ro.status] {
 			ro.status = st

@@ -32,16 +32,6 @@ var builtinRules = Rules{
 	"mxone/user.emailAddress":                emailRule,
 }
 
-// Builtin returns a copy of the built-in rule table, for callers that want
-// to add or replace rules without touching the shared one.
-func Builtin() Rules {
-	out := make(Rules, len(builtinRules))
-	for k, r := range builtinRules {
-		out[k] = r
-	}
-	return out
-}
-
 // extensionNumberRule: an MX-ONE directory number is 1 to 10 digits. The
 // schema may say the same with a pattern, but "digits only, 1-10 long" reads
 // better at 2 a.m. than a regular expression.

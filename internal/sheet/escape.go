@@ -54,9 +54,6 @@ func UnescapeCSV(v string) string {
 	return v
 }
 
-// NeedsEscape reports whether EscapeCSV would change v.
-func NeedsEscape(v string) bool { return EscapeCSV(v) != v }
-
 func isTrigger(c byte) bool {
 	switch c {
 	case '=', '+', '-', '@', '\t', '\r':

@@ -144,7 +144,6 @@ type Table struct {
 	widths   []float64
 	comments []excelize.Comment
 	vals     []any
-	rows     int
 }
 
 // NewTable ends the current table and starts a sheet named name (at most 31
@@ -164,9 +163,6 @@ func (x *XLSX) NewTable(name string, header []string, o TableOptions) (*Table, e
 	return t, nil
 }
 
-// Sheet returns the name of the sheet rows are going to now.
-func (t *Table) Sheet() string { return t.sheet }
-
 // Sheets returns the sheets the table occupies so far: its own, then any
 // continuation sheets.
 func (t *Table) Sheets() []string {
@@ -176,9 +172,6 @@ func (t *Table) Sheets() []string {
 	}
 	return out
 }
-
-// Rows returns the number of data rows written so far.
-func (t *Table) Rows() int { return t.rows }
 
 func (t *Table) startSheet(part int) error {
 	f := t.x.f
@@ -340,7 +333,6 @@ func (t *Table) emit(cells []Cell, values []string, rowStyle Style) error {
 		return fmt.Errorf("sheet %q row %d: %w", t.sheet, r, err)
 	}
 	t.row = r
-	t.rows++
 	return nil
 }
 

@@ -34,7 +34,6 @@ type Sorter struct {
 	buf   [][]string
 	bytes int
 	runs  []*os.File
-	n     int
 }
 
 // New returns an empty sorter.
@@ -52,7 +51,6 @@ const rowOverhead = 24
 // Add takes a row. The sorter keeps row: the caller must not modify it.
 func (s *Sorter) Add(row []string) error {
 	s.buf = append(s.buf, row)
-	s.n++
 	s.bytes += rowOverhead + 16*len(row)
 	for _, c := range row {
 		s.bytes += len(c)
@@ -62,9 +60,6 @@ func (s *Sorter) Add(row []string) error {
 	}
 	return nil
 }
-
-// Len returns the number of rows added.
-func (s *Sorter) Len() int { return s.n }
 
 // Spilled reports whether rows went to temp files.
 func (s *Sorter) Spilled() bool { return len(s.runs) > 0 }
