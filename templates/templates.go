@@ -18,8 +18,10 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/pbxbatch/pbxbatch/schemas"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 // Sheets of a template that hold no records; a validator skips them.
@@ -31,10 +33,10 @@ const (
 )
 
 // Actions are the values of the action column, the default first.
-var Actions = []string{"upsert", "create", "update", "delete"}
+var Actions = []string{string(batch.Upsert), string(batch.CreateRow), string(batch.UpdateRow), string(batch.DeleteRow)}
 
 // Clear is the cell text that clears a field on the target.
-const Clear = "<clear>"
+const Clear = batch.ClearToken
 
 // IsTemplateSheet reports whether a sheet name is one of a template's
 // sheets without records (README, Lists).

@@ -426,7 +426,7 @@ func classify(method, path string, status int, h http.Header, body []byte, now t
 	switch {
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
 		e.Class = adapters.Throttled
-		e.RetryAfter = retryAfter(h.Get("Retry-After"), now)
+		e.RetryAfter = adapters.ParseRetryAfter(h.Get("Retry-After"), now)
 	case status == http.StatusInternalServerError || status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
 		// A server error on a create may come after the record was stored
 		// (or from a gateway that gave up waiting): read back before
@@ -489,19 +489,4 @@ func serverMessage(body []byte) string {
 		return string(body[:limit]) + "…"
 	}
 	return string(body)
-}
-
-// retryAfter parses Retry-After (seconds or an HTTP date).
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

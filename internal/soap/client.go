@@ -9,10 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/pbxbatch/pbxbatch/adapters"
 )
 
 // Client calls the operations of SOAP services under one base URL
@@ -158,26 +159,11 @@ func newHTTPError(resp *http.Response) *HTTPError {
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	e := &HTTPError{
 		Status:     resp.StatusCode,
-		RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		RetryAfter: adapters.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		Challenge:  resp.Header.Get("WWW-Authenticate"),
 		Snippet:    strings.TrimSpace(strings.ToValidUTF8(string(snippet), "")),
 	}
 	return e
-}
-
-// ParseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // unwrapURLError drops *url.Error's "Post \"URL\":" prefix, which repeats
