@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/internal/atomicfile"
 	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/sheet/rowsort"
 	"github.com/pbxbatch/pbxbatch/schemas"
@@ -83,6 +84,10 @@ type Options struct {
 	// (done = true).
 	Progress func(kind string, rows int, done bool)
 }
+
+// exportPerm keeps an inventory (names, numbers, e-mail addresses) to its
+// owner, as the run directory's files are.
+const exportPerm = 0o600
 
 // ProgressEvery is how many rows pass between Progress calls.
 const ProgressEvery = 1000
@@ -434,7 +439,7 @@ func (x *xlsxOutput) finish(m *Manifest) error {
 	if err := writeMetadata(t, m); err != nil {
 		return err
 	}
-	return atomicWrite(x.o.Out, func(w io.Writer) error {
+	return atomicfile.Write(x.o.Out, exportPerm, func(w io.Writer) error {
 		_, err := x.x.WriteTo(w)
 		return err
 	})
@@ -545,7 +550,7 @@ func (c *csvOutput) finish(m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	err = atomicWrite(filepath.Join(c.o.Out, ManifestFile), func(w io.Writer) error {
+	err = atomicfile.Write(filepath.Join(c.o.Out, ManifestFile), exportPerm, func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return err
 	})
@@ -568,25 +573,4 @@ func (c *csvOutput) abort() {
 	for _, r := range c.renames { // written under temporary names only
 		os.Remove(r[0])
 	}
-}
-
-// atomicWrite writes path through a temp file in the same directory, so
-// that a failed or cancelled export never leaves a half-written file that
-// looks complete.
-func atomicWrite(path string, write func(io.Writer) error) error {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(cmp.Or(dir, "."), "."+base+".*.tmp")
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 256<<10)
-	err = errors.Join(write(bw), bw.Flush(), f.Close())
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

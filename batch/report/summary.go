@@ -4,12 +4,11 @@ import (
 	"cmp"
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/internal/atomicfile"
 )
 
 // Summary is summary.json.
@@ -141,9 +140,5 @@ func writeSummary(path string, s *Summary) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Clean(path))
+	return atomicfile.WriteBytes(path, 0o644, append(b, '\n'))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
 	"github.com/pbxbatch/pbxbatch/batch/plan"
+	"github.com/pbxbatch/pbxbatch/internal/atomicfile"
 )
 
 // File names inside a run directory.
@@ -259,30 +260,14 @@ func (d *Dir) Close() error {
 	return err
 }
 
-// writeJSON writes v to path atomically (temp file, fsync, rename), so a
-// crash leaves the old or the new file, never half of one.
+// writeJSON writes v to path atomically: a crash leaves the old or the new
+// file, never half of one.
 func writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteBytes(path, 0o600, append(data, '\n'))
 }
 
 func unmarshal(data []byte, v any) error {

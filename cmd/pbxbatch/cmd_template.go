@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pbxbatch/pbxbatch/internal/atomicfile"
 	"github.com/pbxbatch/pbxbatch/templates"
 )
 
@@ -93,23 +94,8 @@ func writeUnlessFilled(path string, content []byte, force bool) (bool, error) {
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return false, fmt.Errorf("cannot check %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".pbxbatch-template-*.xlsx")
-	if err != nil {
-		return false, fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return false, fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := atomicfile.WriteBytes(path, 0o644, content); err != nil {
 		return false, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return false, fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	return true, nil
 }
