@@ -108,7 +108,7 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 			fail(f.Path)
 			continue
 		}
-		val, finds := convertCell(f, text, sp.cellDate(wr, c.idx))
+		val, finds := convertCell(f, text)
 		stop := false
 		for _, fd := range finds {
 			add(c, fd.sev, fd.code, fd.msg, raw)
@@ -214,21 +214,6 @@ func (sp *spec) lackingPaths() []string {
 	return out
 }
 
-// cellDate reports whether the reader flagged the cell as date-formatted:
-// an Excel serial (46024) in a digits column is then a date, not a number.
-func (sp *spec) cellDate(wr workbook.Row, idx int) bool {
-	if len(wr.Diags) == 0 {
-		return false
-	}
-	col := sp.table.cellOrigin(wr.Num, idx).Col
-	for _, d := range wr.Diags {
-		if d.Col == col && strings.Contains(d.Code, "date") {
-			return true
-		}
-	}
-	return false
-}
-
 var (
 	integerRE = regexp.MustCompile(`^[+-]?\d+(\.0+)?$`)
 	numberRE  = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$`)
@@ -236,7 +221,7 @@ var (
 
 // convertCell turns one non-blank cell into the field's type. Findings with
 // error severity mean the value must not be used.
-func convertCell(f *schemas.Field, text string, flaggedDate bool) (any, []finding) {
+func convertCell(f *schemas.Field, text string) (any, []finding) {
 	if f.Type == "array" {
 		var items []any
 		var finds []finding
@@ -245,20 +230,17 @@ func convertCell(f *schemas.Field, text string, flaggedDate bool) (any, []findin
 			if part == "" {
 				continue
 			}
-			v, fs := convertScalar(f, f.Items, part, flaggedDate)
+			v, fs := convertScalar(f, f.Items, part)
 			finds = append(finds, fs...)
 			items = append(items, v)
 		}
 		return items, finds
 	}
-	return convertScalar(f, f.Type, text, flaggedDate)
+	return convertScalar(f, f.Type, text)
 }
 
-func convertScalar(f *schemas.Field, typ, s string, flaggedDate bool) (any, []finding) {
+func convertScalar(f *schemas.Field, typ, s string) (any, []finding) {
 	if numberLike(f) {
-		if flaggedDate {
-			return nil, []finding{{diag.Error, "read.date", shown(f, s) + " is a date in the workbook (the cell has a date format), but this column holds a number; format the column as Text and type the number again"}}
-		}
 		if fs := guardDamage(f, s); slices.ContainsFunc(fs, func(x finding) bool { return x.sev == diag.Error }) {
 			return nil, fs
 		} else if len(fs) > 0 {
