@@ -7,6 +7,7 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/internal/spelling"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -151,33 +152,12 @@ func nearestField(k *schemas.Kind, name string) string {
 	low := strings.ToLower(name)
 	for _, f := range k.Fields {
 		for _, cand := range []string{f.Path, f.Title} {
-			if d := editDistance(low, strings.ToLower(cand)); d < bestD {
+			if d := spelling.Distance(low, strings.ToLower(cand)); d < bestD {
 				best, bestD = f.Path, d
 			}
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // parseAction reads the action column: blank is upsert.
