@@ -27,9 +27,10 @@ func (d *Dir) acquire() error {
 	return nil
 }
 
-func release(f *os.File) error {
-	name := f.Name()
-	return errors.Join(f.Close(), os.Remove(name))
+// release removes the lock file at path, where it is now: not f.Name(),
+// which still names the temporary directory a new run was created in.
+func release(f *os.File, path string) error {
+	return errors.Join(f.Close(), os.Remove(path))
 }
 
 func held(path string) bool {

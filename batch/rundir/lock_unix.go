@@ -42,7 +42,9 @@ func holder(path string) string {
 	return "(unknown pid)"
 }
 
-func release(f *os.File) error {
+// release unlocks f; path (the lock file now) matters only where the lock is
+// the file's existence.
+func release(f *os.File, _ string) error {
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return f.Close()
 }

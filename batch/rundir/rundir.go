@@ -255,7 +255,7 @@ func (d *Dir) Close() error {
 	if d.lock == nil {
 		return nil
 	}
-	err := release(d.lock)
+	err := release(d.lock, d.File(lockFile))
 	d.lock = nil
 	return err
 }
