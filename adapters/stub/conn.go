@@ -10,8 +10,14 @@ import (
 
 // Compile-time checks of the optional capabilities.
 var (
-	_ adapters.Adapter = (*Adapter)(nil)
-	_ adapters.Locker  = (*Adapter)(nil)
+	_ adapters.Adapter   = (*Adapter)(nil)
+	_ adapters.Locker    = (*Adapter)(nil)
+	_ adapters.Batcher   = (*memConn)(nil)
+	_ adapters.Finisher  = (*memConn)(nil)
+	_ adapters.Transport = (*memConn)(nil)
+	_ adapters.Batcher   = (*httpConn)(nil)
+	_ adapters.Finisher  = (*httpConn)(nil)
+	_ adapters.Transport = (*httpConn)(nil)
 )
 
 // Open returns a connection to the in-memory state, or, when t.URL is set, a

@@ -43,6 +43,7 @@ type Stats struct {
 	// MaxPerLock is the most writes in progress at once that shared one of
 	// the adapter's lock names (Locks); 1 means they were serialised.
 	MaxPerLock int
+	Finishes   int // end-of-run steps run (each publishes to every server)
 }
 
 // SetLatency makes every call take d: reads before answering, writes half
@@ -57,6 +58,14 @@ func (a *Adapter) SetLatencyFunc(f func(Call) time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.latency = f
+}
+
+// SetServers sets the servers the end-of-run step publishes to (default
+// one, "pbx-1").
+func (a *Adapter) SetServers(names ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.servers = names
 }
 
 // SetPageSize sets how many records one list call returns.

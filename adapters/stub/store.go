@@ -47,6 +47,7 @@ type Adapter struct {
 	faults   []*faultState
 	rng      *rand.Rand
 	password string
+	servers  []string
 	tokenGen int
 	revoked  bool
 	stats    Stats
@@ -67,6 +68,7 @@ func New() *Adapter {
 		kinds:    schemas.MustLoad(Name),
 		recs:     map[string]map[string]*stored{},
 		pageSize: 50,
+		servers:  []string{"pbx-1"},
 		rng:      rand.New(rand.NewPCG(1, 2)),
 		stats:    Stats{Calls: map[string]int{}},
 		locks:    map[string]int{},
@@ -354,22 +356,7 @@ func (a *Adapter) write(k *schemas.Kind, key string, c adapters.Change) (string,
 // a PBX that resolves names to ids.
 func (a *Adapter) checkRefs(k *schemas.Kind, key string, r schemas.Record) error {
 	for _, ref := range k.Refs {
-		v, ok := r.Get(ref.Field)
-		if !ok || v == nil {
-			continue
-		}
-		var names []string
-		if l, isList := v.([]any); isList {
-			for _, x := range l {
-				names = append(names, schemas.Text(x))
-			}
-		} else {
-			names = []string{schemas.Text(v)}
-		}
-		for _, n := range names {
-			if n == "" {
-				continue
-			}
+		for _, n := range a.refKeys(r, ref) {
 			if ref.Kind == k.Name && n == key {
 				return &adapters.Error{Class: adapters.Permanent, Status: 400, Message: fmt.Sprintf("%s %q: %s cannot refer to itself", k.Name, key, ref.Field)}
 			}
@@ -391,18 +378,22 @@ func (a *Adapter) referrer(target *schemas.Kind, key string) string {
 			}
 			t := a.recs[k.Name]
 			for _, rk := range sortedKeys(t) {
-				v, _ := t[rk].rec.Get(ref.Field)
-				if l, ok := v.([]any); ok {
-					for _, x := range l {
-						if schemas.Text(x) == key {
-							return k.Name + " " + rk
-						}
-					}
-				} else if v != nil && schemas.Text(v) == key {
+				if slices.Contains(a.refKeys(t[rk].rec, ref), key) {
 					return k.Name + " " + rk
 				}
 			}
 		}
 	}
 	return ""
+}
+
+// refKeys returns the keys (as the referenced kind renders them) that r
+// names through ref.
+func (a *Adapter) refKeys(r schemas.Record, ref schemas.Ref) []string {
+	t := a.kind(ref.Kind)
+	var out []string
+	for _, key := range ref.Keys(r) {
+		out = append(out, t.KeyOf(key))
+	}
+	return out
 }
