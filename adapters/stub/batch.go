@@ -113,6 +113,7 @@ func (a *Adapter) finish(ctx context.Context, changed []string) (adapters.StepRe
 	a.mu.Unlock()
 	res := adapters.StepResult{Summary: "published " + strings.Join(changed, ", ") + " to " + fmt.Sprint(len(servers)) + " server(s)"}
 	var failed []string
+	class := adapters.Retryable
 	for _, s := range servers {
 		part := adapters.StepPart{Name: s, OK: true, Message: "published"}
 		fault, done, err := a.begin(ctx, Call{Op: "finish", Key: s}, nil)
@@ -123,12 +124,15 @@ func (a *Adapter) finish(ctx context.Context, changed []string) (adapters.StepRe
 		}
 		if err != nil {
 			part.OK, part.Message = false, err.Error()
+			if len(failed) == 0 {
+				class = adapters.ClassOf(err)
+			}
 			failed = append(failed, s)
 		}
 		res.Parts = append(res.Parts, part)
 	}
 	if len(failed) > 0 {
-		return res, &adapters.Error{Class: adapters.Retryable, Message: "publishing failed on " + strings.Join(failed, ", ")}
+		return res, &adapters.Error{Class: class, Message: "publishing failed on " + strings.Join(failed, ", ")}
 	}
 	return res, nil
 }
