@@ -63,6 +63,8 @@ type Input struct {
 	// Samples, when set, are the latencies the runner measured; otherwise
 	// each attempted op's FinishedAt − StartedAt is used.
 	Samples []Sample
+	// Step is the end-of-run step's outcome (nil: the run had none).
+	Step *batch.Step
 
 	TmpDir string // excelize spill files; "" = os.TempDir
 }
@@ -189,7 +191,12 @@ func outcomes(res []opResult) map[rowKey]*rowOutcome {
 		if ro.status == "" || severity[st] > severity[ro.status] {
 			ro.status = st
 		}
-		if msg := o.message(); msg != "" && !slices.Contains(ro.messages, msg) {
+		msg := o.message()
+		if msg != "" && o.op.Origin.Parts > 0 {
+			// One record of an expanded row: say which.
+			msg = o.op.Origin.String() + ": " + msg
+		}
+		if msg != "" && !slices.Contains(ro.messages, msg) {
 			ro.messages = append(ro.messages, msg)
 		}
 		if o.res != nil {

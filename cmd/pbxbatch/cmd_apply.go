@@ -34,6 +34,7 @@ type runFlags struct {
 	rate        float64
 	maxFailures int
 	failFast    bool
+	batchSize   int
 	progress    string
 }
 
@@ -43,6 +44,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.rate, "rate", 0, "requests per second at most, reads and retries included (default: the target's rate)")
 	fl.IntVar(&f.maxFailures, "max-failures", 0, "stop scheduling new operations after this many failures (0 = no limit)")
 	fl.BoolVar(&f.failFast, "fail-fast", false, "stop scheduling at the first failure")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "writes of one kind sent in one request, for platforms that batch them (0 = the platform's maximum, 1 = one by one)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), log, none")
 }
 
@@ -87,7 +89,8 @@ EXIT STATUS
   0   every operation succeeded (or had nothing to do)
   1   error: invalid input, plan errors, stale plan, target unreachable,
       credentials refused, or the journal could not be written
-  3   some rows failed or were blocked (reports written)
+  3   some rows failed or were blocked, or the end-of-run step (profile
+      generation, publishing) failed (reports written; resume runs it again)
   130 cancelled (resumable)`,
 		Example: `  pbxbatch apply --target lab rollout.xlsx
   pbxbatch plan --target lab --out plan.json rollout.xlsx && pbxbatch apply --target lab plan.json
@@ -216,6 +219,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		ConnPaces:   t.connPaces,
 		MaxFailures: f.maxFailures,
 		FailFast:    f.failFast,
+		BatchSize:   f.batchSize,
 		Journal:     j,
 		Prior:       prior,
 	}
@@ -248,7 +252,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	sum, repErr := report.Write(d.Path, report.Input{
 		RunID: d.ID, Adapter: p.Adapter, Target: t.Name, TargetURL: t.URL,
 		InputPath: meta.Input, Started: meta.Started, Finished: out.Finished,
-		Plan: p, Results: out.Results, Kinds: t.adapter.Kinds(),
+		Plan: p, Results: out.Results, Kinds: t.adapter.Kinds(), Step: out.Step,
 	})
 	var stopped rundir.State
 	switch {
@@ -256,6 +260,8 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		stopped = rundir.Cancelled
 	case runErr != nil:
 		stopped = rundir.Failed
+	case out.Step != nil && out.Step.Status == batch.StatusFailed:
+		stopped = rundir.Partial // every row is done, but not in effect
 	}
 	if err := d.Finish(out.Counts, stopped, runErr); err != nil {
 		return err
@@ -270,6 +276,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	if sum != nil || repErr == nil {
 		fmt.Fprintf(stdout, "Reports: %s, %s, %s (in %s)\n", report.ResultsFile, report.FailedFile, report.SummaryFile, d.Path)
 	}
+	stepFailed := writeStep(stdout, stderr, out.Step)
 	switch {
 	case stopped == rundir.Cancelled:
 		fmt.Fprintf(stderr, "Cancelled. Nothing was lost: resume with\n  pbxbatch resume %s\n", d.ID)
@@ -281,8 +288,39 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		fmt.Fprintf(stderr, "%d %s failed, %d blocked, %d skipped: see %s; fix %s and apply it again, or resume with\n  pbxbatch resume %s\n",
 			c.Failed, pluralWord(c.Failed, "row", "rows"), c.Blocked, c.Skipped, report.ResultsFile, report.FailedFile, d.ID)
 		return withCode(exitPartial)
+	case stepFailed:
+		fmt.Fprintf(stderr, "Resume with\n  pbxbatch resume %s\nto run the end-of-run step again.\n", d.ID)
+		return withCode(exitPartial)
 	}
 	return nil
+}
+
+// writeStep prints the end-of-run step's outcome and reports whether it
+// failed.
+func writeStep(stdout, stderr io.Writer, s *batch.Step) (failed bool) {
+	if s == nil {
+		return false
+	}
+	w := stdout
+	if s.Status != batch.StatusSucceeded {
+		w = stderr
+	}
+	fmt.Fprintf(w, "End-of-run step (%s): %s", strings.Join(s.Changed, ", "), s.Status)
+	if s.Summary != "" {
+		fmt.Fprintf(w, ": %s", s.Summary)
+	}
+	fmt.Fprintln(w)
+	if s.Message != "" {
+		fmt.Fprintf(w, "  %s\n", s.Message)
+	}
+	for _, p := range s.Parts {
+		state := "ok"
+		if !p.OK {
+			state = "FAILED"
+		}
+		fmt.Fprintf(w, "  %s: %s %s\n", p.Name, state, p.Message)
+	}
+	return s.Status == batch.StatusFailed
 }
 
 // onInterrupt makes the first Ctrl-C cancel the run gracefully (calls in
