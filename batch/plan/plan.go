@@ -117,11 +117,12 @@ func Build(ctx context.Context, conn adapters.Conn, kinds *schemas.Set, rows []b
 		p.rank[k.Name] = i
 	}
 	p.caps, p.locker = opts.Capabilities, opts.Locker
-	if c, ok := conn.(adapters.Capabilities); ok && p.caps == nil {
-		p.caps = c
+	feat := adapters.FeaturesOf(nil, conn)
+	if p.caps == nil {
+		p.caps = feat.Capabilities
 	}
-	if l, ok := conn.(adapters.Locker); ok && p.locker == nil {
-		p.locker = l
+	if p.locker == nil {
+		p.locker = feat.Locker
 	}
 
 	p.index(rows)

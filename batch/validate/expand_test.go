@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -13,17 +12,7 @@ import (
 // runStub validates tables against the stub's kinds (vuser expands).
 func runStub(t *testing.T, tables ...*table) (*Result, []batch.Row) {
 	t.Helper()
-	v, err := New(schemas.MustLoad("stub"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := &Result{Kinds: map[string]int{}}
-	var rows []batch.Row
-	if err := v.tables(context.Background(), tables, res, func(r batch.Row) error { rows = append(rows, r); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	res.Diags.Sort()
-	return res, rows
+	return runWith(t, schemas.MustLoad("stub"), Options{}, tables...)
 }
 
 func TestRangeRowExpandsIntoRecordsWithTheirOwnOrigins(t *testing.T) {

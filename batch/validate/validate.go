@@ -5,7 +5,8 @@
 //
 // Three layers run over each table:
 //
-//  1. per row: text cells are converted to the schema's types, guarded
+//  1. per row (a range row of an x-expand kind first expands into its
+//     records, expand.go): text cells are converted to the schema's types, guarded
 //     against spreadsheet damage, checked by the domain rules (Rules) and
 //     validated with the kind's compiled JSON Schema;
 //  2. across rows: duplicate natural keys, references to keys no sheet

@@ -120,7 +120,7 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 	defer conn.Close()
 
 	total, _, _ := plan.Count(p)
-	fmt.Fprintf(stdout, "Plan for target %s (%s): %s\n", t.Name, t.URL, planLine(total))
+	fmt.Fprintf(stdout, "Plan for target %s (%s): %s\n", t.Name, t.where(), planLine(total))
 	if total.Changes() > 0 && !f.yes && !confirm(stdin, stderr, fmt.Sprintf("Apply %d %s to %s?", total.Changes(), pluralWord(total.Changes(), "change", "changes"), t.Name)) {
 		fmt.Fprintln(stderr, "Nothing applied.")
 		return withCode(exitError)
@@ -223,9 +223,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		Journal:     j,
 		Prior:       prior,
 	}
-	if l, ok := t.adapter.(adapters.Locker); ok {
-		opts.Locker = l
-	}
+	opts.Locker = adapters.FeaturesOf(t.adapter, conn).Locker
 	switch f.progress {
 	case "auto":
 		opts.Progress = run.NewTerminal(stderr, 5*time.Second)

@@ -77,6 +77,6 @@ func runResume(ctx context.Context, g *globalOptions, f runFlags, id string, std
 	if err := d.Update(func(m *rundir.Meta) { m.Resumes++ }); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Resuming run %s on %s (%s): %d operations, %d with a recorded state\n", d.ID, t.Name, t.URL, len(p.Ops), len(prior))
+	fmt.Fprintf(stdout, "Resuming run %s on %s (%s): %d operations, %d with a recorded state\n", d.ID, t.Name, t.where(), len(p.Ops), len(prior))
 	return execute(ctx, t, conn, d, p, prior, f, stdout, stderr)
 }

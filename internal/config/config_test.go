@@ -70,7 +70,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{`pbxbatch.yaml:5: unknown key "colour" in target lab (known keys: adapter, url`}},
 		{"unknown top key", "targetz:\n  lab: {}\n", []string{`pbxbatch.yaml:1: unknown key "targetz" in the file (did you mean targets?)`}},
 		{"missing adapter and url", "targets:\n  lab:\n    rate: 5\n",
-			[]string{"pbxbatch.yaml:2: target lab has no adapter", "pbxbatch.yaml:2: target lab has no url"}},
+			[]string{"pbxbatch.yaml:2: target lab has no adapter"}},
 		{"null value", "targets:\n  lab:\n    adapter:\n    url: https://h\n", []string{"pbxbatch.yaml:3: adapter in target lab has no value"}},
 		{"empty string", "targets:\n  lab:\n    adapter: \"\"\n    url: https://h\n", []string{"pbxbatch.yaml:3: adapter in target lab is empty"}},
 		{"wrong type rate", "targets:\n  lab:\n    adapter: a\n    url: https://h\n    rate: fast\n", []string{`pbxbatch.yaml:5: rate in target lab must be a number of requests per second, got "fast"`}},

@@ -179,7 +179,9 @@ func (p *parser) target(name string, k, v *yaml.Node) *TargetSpec {
 	if deref(v).Kind != yaml.MappingNode {
 		return nil
 	}
-	for _, req := range []string{"adapter", "url"} {
+	// url is required by HTTP adapters only, checked once the adapter is
+	// known: a target that is a document store (Acrobits) has none.
+	for _, req := range []string{"adapter"} {
 		if !set[req] {
 			p.errorf(k.Line, "target %s has no %s", name, req)
 		}
