@@ -40,7 +40,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type mxoneEnv struct {
+// cliEnv is a working directory for CLI tests: a pbxbatch.yaml whose
+// target "lab" points at a simulator, a state directory, and the global
+// flags that select both. sim is set when the simulator is MX-ONE's.
+type cliEnv struct {
 	t      *testing.T
 	sim    *mxonesim.Sim
 	srv    *simkit.Server
@@ -50,7 +53,7 @@ type mxoneEnv struct {
 
 const e2ePasswordEnv = "PBXBATCH_E2E_PW"
 
-func newMXONEEnv(t *testing.T, o simkit.Options) *mxoneEnv {
+func newMXONEEnv(t *testing.T, o simkit.Options) *cliEnv {
 	t.Helper()
 	o.Username, o.Password = "admin", "e2e-secret-pw"
 	sim, err := mxonesim.New(mxonesim.Options{Options: o})
@@ -70,12 +73,12 @@ func newMXONEEnv(t *testing.T, o simkit.Options) *mxoneEnv {
 		t.Fatal(err)
 	}
 	t.Setenv(e2ePasswordEnv, "e2e-secret-pw")
-	return &mxoneEnv{t: t, sim: sim, srv: srv, dir: dir,
+	return &cliEnv{t: t, sim: sim, srv: srv, dir: dir,
 		global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}
 }
 
 // cli runs pbxbatch in-process and returns its exit code and output.
-func (e *mxoneEnv) cli(args ...string) (int, string, string) {
+func (e *cliEnv) cli(args ...string) (int, string, string) {
 	e.t.Helper()
 	var out, errb bytes.Buffer
 	root := newRootCmd()
@@ -89,7 +92,7 @@ func (e *mxoneEnv) cli(args ...string) (int, string, string) {
 	return exitCode(err), out.String(), errb.String()
 }
 
-func (e *mxoneEnv) mustCLI(want int, args ...string) string {
+func (e *cliEnv) mustCLI(want int, args ...string) string {
 	e.t.Helper()
 	code, out, errs := e.cli(args...)
 	if code != want {
