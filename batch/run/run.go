@@ -49,7 +49,13 @@ type Options struct {
 	// Journal receives every transition; nil runs without checkpoints.
 	Journal *journal.Journal
 	// Prior is journal.Replay of an earlier attempt of this run: resume.
+	// Every operation it records an attempt of is read back before
+	// anything is sent again, whatever its recorded status.
 	Prior map[int]journal.Entry
+	// FromTarget reads back every operation before anything is sent, those
+	// Prior records as done included: for a journal that cannot be read,
+	// or a target restored from a backup since.
+	FromTarget bool
 	// Locker, when set, supplies the locks of operations whose plan has
 	// none (normally the planner fills Op.Locks from the adapter).
 	Locker adapters.Locker
@@ -274,8 +280,8 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(r.opts.DrainTimeout, cancelCalls) })
 	defer stopDrain()
 
-	r.event(Event{Type: EventStart}, started)
 	r.settleInitial()
+	r.event(Event{Type: EventStart}, started) // Done: what was settled before anything is sent
 
 	ctxDone := ctx.Done()
 	for {
@@ -314,7 +320,7 @@ func (r *runner) settleInitial() {
 	for i, op := range r.plan.Ops {
 		prior, seen := r.opts.Prior[i]
 		switch {
-		case seen && (prior.Status == batch.StatusSucceeded || prior.Status == batch.StatusNoop):
+		case seen && !r.opts.FromTarget && (prior.Status == batch.StatusSucceeded || prior.Status == batch.StatusNoop):
 			r.setResult(i, batch.Result{Op: i, Status: prior.Status, Message: prior.Message, TargetID: prior.TargetID, Attempts: prior.Attempt, FinishedAt: prior.At})
 			r.settle(i)
 		case op.Action == batch.OpNoop:
