@@ -263,9 +263,9 @@ func Read(path string) ([]Entry, error) {
 	}
 }
 
-// Replay returns the last entry of every operation in the journal at path,
-// with the highest attempt ever recorded for it: an operation sent once and
-// blocked later must still count as sent (resume reads it back).
+// Replay returns the last entry of every operation in the journal at path.
+// Its Attempt counts the calls sent in every attempt of the run (the runner
+// carries them over), so a resumed run knows what may have landed.
 func Replay(path string) (map[int]Entry, error) {
 	entries, err := Read(path)
 	if err != nil {
@@ -273,7 +273,6 @@ func Replay(path string) (map[int]Entry, error) {
 	}
 	last := make(map[int]Entry, len(entries))
 	for _, e := range entries {
-		e.Attempt = max(e.Attempt, last[e.Op].Attempt)
 		last[e.Op] = e
 	}
 	return last, nil

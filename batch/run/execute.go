@@ -3,12 +3,12 @@ package run
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
+	"github.com/pbxbatch/pbxbatch/internal/redact"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -278,16 +278,16 @@ func (x *execution) fatal(err error) completion {
 	return x.finish(StopAuth, fmt.Errorf("%w: %s", ErrAuth, msg))
 }
 
-// scrub masks the operation's secret values in a message: a platform may
-// echo a rejected value in its error (Spring validation messages do), and
-// messages reach the journal, the reports and the terminal.
+// scrub masks the operation's secret values, in every encoding, in a
+// message: a platform may echo a rejected value or the whole request in its
+// error (Spring validation messages do), and messages reach the journal,
+// the reports and the terminal.
 func (x *execution) scrub(msg string) string {
+	var secrets []string
 	for _, p := range x.k.SecretPaths() {
-		if v := x.change.Record.String(p); v != "" && v != schemas.Mask {
-			msg = strings.ReplaceAll(msg, v, schemas.Mask)
-		}
+		secrets = append(secrets, x.change.Record.String(p))
 	}
-	return msg
+	return redact.New(secrets...).String(msg)
 }
 
 func (x *execution) finish(stop string, err error) completion {

@@ -201,7 +201,9 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 		if op.Action != batch.OpNoop && op.Action != batch.OpBlocked && kinds.Kind(op.Kind) == nil {
 			return nil, fmt.Errorf("plan: operation %d (%s): unknown kind %q for adapter %s", i, op.Origin, op.Kind, kinds.Adapter)
 		}
-		r.res[i] = batch.Result{Op: i, Status: batch.StatusPending}
+		// Attempts carry over from earlier attempts of the run, blocked
+		// and skipped included: resume reads back whatever was ever sent.
+		r.res[i] = batch.Result{Op: i, Status: batch.StatusPending, Attempts: opts.Prior[i].Attempt}
 		for _, need := range op.Needs {
 			if need < 0 || need >= n || need == i {
 				return nil, fmt.Errorf("plan: operation %d (%s) needs operation %d, which is not in the plan", i, op.Origin, need)
@@ -372,7 +374,7 @@ func (r *runner) settle(i int) {
 			if r.final[d] {
 				continue
 			}
-			r.record(d, batch.Result{Op: d, Status: batch.StatusBlocked, Message: msg, BlockedBy: &root}, nil)
+			r.record(d, batch.Result{Op: d, Status: batch.StatusBlocked, Message: msg, BlockedBy: &root, Attempts: r.res[d].Attempts}, nil)
 			r.final[d] = true
 			queue = append(queue, r.dependents[d]...)
 		}

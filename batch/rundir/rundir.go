@@ -51,23 +51,23 @@ const (
 
 // Meta is meta.json: what the run is and how it ended.
 type Meta struct {
-	ID          string       `json:"id"`
-	Adapter     string       `json:"adapter"`
-	Target      string       `json:"target"`
-	TargetURL   string       `json:"target_url,omitempty"`
-	Input       string       `json:"input"`
-	InputSHA256 string       `json:"input_sha256,omitempty"`
+	ID          string `json:"id"`
+	Adapter     string `json:"adapter"`
+	Target      string `json:"target"`
+	TargetURL   string `json:"target_url,omitempty"`
+	Input       string `json:"input"`
+	InputSHA256 string `json:"input_sha256,omitempty"`
 	// PlanSHA256 is plan.json's as the run saved it: resume and report
 	// refuse a plan changed since.
-	PlanSHA256 string `json:"plan_sha256,omitempty"`
-	Ops         int          `json:"ops"` // operations in the plan
-	Started     time.Time    `json:"started"`
-	Finished    time.Time    `json:"finished,omitzero"`
-	State       State        `json:"state"`
-	Counts      batch.Counts `json:"counts"`
-	Error       string       `json:"error,omitempty"` // why a failed run stopped; never a secret
-	PID         int          `json:"pid,omitempty"`   // of the process running it last
-	Resumes     int          `json:"resumes,omitempty"`
+	PlanSHA256 string       `json:"plan_sha256,omitempty"`
+	Ops        int          `json:"ops"` // operations in the plan
+	Started    time.Time    `json:"started"`
+	Finished   time.Time    `json:"finished,omitzero"`
+	State      State        `json:"state"`
+	Counts     batch.Counts `json:"counts"`
+	Error      string       `json:"error,omitempty"` // why a failed run stopped; never a secret
+	PID        int          `json:"pid,omitempty"`   // of the process running it last
+	Resumes    int          `json:"resumes,omitempty"`
 }
 
 // Dir is an open, locked run directory.

@@ -107,8 +107,12 @@ func lockTargetIn(dirs []string, name, adapter, rawURL, id, stateDir string) (*T
 	return l, nil
 }
 
-// SetRun records the run id in the lock files, once the run has one.
+// SetRun records the run id in the lock files, once the run has one. Safe
+// on nil (no lock taken: --force).
 func (l *TargetLock) SetRun(id string) {
+	if l == nil {
+		return
+	}
 	for _, f := range l.files {
 		h := readHolder(f.Name())
 		h.Run = id
