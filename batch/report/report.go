@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/internal/redact"
 	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
@@ -431,14 +432,14 @@ func wordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// scrub removes the row's secret values from a message, should a platform
-// have echoed one back. Very short values are left alone: masking "1"
-// everywhere would garble the message and protects nothing.
+// scrub masks the row's secret values, in every encoding, in a message,
+// should a platform have echoed one back.
 func scrub(msg string, cells []string, secret []bool) string {
+	var secrets []string
 	for i, v := range cells {
-		if i < len(secret) && secret[i] && len(v) >= 3 {
-			msg = strings.ReplaceAll(msg, v, schemas.Mask)
+		if i < len(secret) && secret[i] {
+			secrets = append(secrets, v)
 		}
 	}
-	return msg
+	return redact.New(secrets...).String(msg)
 }
