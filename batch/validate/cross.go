@@ -127,12 +127,9 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 			continue // a catalogue of the platform: never in a workbook, plan checks it
 		}
 		at := pos{sp.tableIdx, row, uint32(sp.cols[ci].idx)}
-		vals, many := v.([]any)
-		if !many {
-			vals = []any{v}
-		}
-		for _, item := range vals {
-			text := schemas.Text(item)
+		_, many := v.([]any)
+		for _, key := range ref.Keys(r.row.Set) {
+			text := target.KeyOf(key)
 			h := x.hash(text)
 			if target == k && r.keyOK && !many {
 				x.selfRef(k, r, ref.Field, h, at)

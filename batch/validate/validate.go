@@ -302,9 +302,9 @@ func (v *Validator) table(ctx context.Context, t *table, k *schemas.Kind, x *cro
 	for range v.opts.Workers {
 		wg.Go(func() {
 			for b := range jobs {
-				out := make([]rowResult, len(b.rows))
-				for i, r := range b.rows {
-					out[i] = sp.check(r)
+				out := make([]rowResult, 0, len(b.rows))
+				for _, r := range b.rows {
+					out = append(out, sp.expand(r)...)
 				}
 				b.out <- out
 			}
