@@ -195,7 +195,7 @@ func (x *cross) finish(rows int, out *diag.List) {
 		for _, e := range x.examples {
 			out.Add(x.v.judged(diag.Diagnostic{Severity: diag.Error, Origin: e.at, Code: "template.example_row",
 				Message: fmt.Sprintf("this row is the template's example %s (%s %q), left in a workbook of real rows: importing it would create that %s or overwrite a real one with the same key; delete the row (or pass --accept template.example_row if it is meant)", e.kind.Name, strings.Join(e.kind.Key, " / "), e.key, e.kind.Name),
-				Value: e.key}))
+				Value:   e.key}))
 		}
 	}
 	refs := make([]*pendingRef, 0, len(x.pending))

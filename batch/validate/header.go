@@ -38,9 +38,9 @@ type spec struct {
 	example  []exampleCell // the template's example row of the kind, when it has one
 	export   bool          // the input is a pbxbatch export (read-only columns are its own)
 	v        *Validator
-	raw      any // the decoded schema, to explain if/then conditions
-	tableIdx uint32        // the table's index in cross
-	fast     *fastSchema   // nil when the schema needs the full validator
+	raw      any         // the decoded schema, to explain if/then conditions
+	tableIdx uint32      // the table's index in cross
+	fast     *fastSchema // nil when the schema needs the full validator
 	// keepCells fills Row.Cells; only worth it when rows are emitted (the
 	// planner reports by cell), not when validation is all that is asked.
 	keepCells bool

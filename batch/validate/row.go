@@ -22,8 +22,8 @@ import (
 type rowResult struct {
 	row     batch.Row
 	diags   diag.List
-	blank   bool // every cell empty: skipped (the reader reports blank rows)
-	bad     bool // at least one error: not emitted
+	blank   bool   // every cell empty: skipped (the reader reports blank rows)
+	bad     bool   // at least one error: not emitted
 	creates bool   // action create or upsert
 	keyOK   bool   // every key field converted cleanly
 	numeric []bool // per spec column: the cell is stored as a number (nil: none is)
