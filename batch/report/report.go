@@ -34,7 +34,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
-	"github.com/pbxbatch/pbxbatch/templates"
 )
 
 // File names in the run directory.
@@ -283,7 +282,7 @@ func writeWorkbooks(dir string, in Input, res []opResult, s *Summary) (int, erro
 		why    grouper // from the scrubbed messages
 	)
 	for _, t := range book.Tables {
-		if base, _ := sheet.SplitName(t.Name); templates.IsTemplateSheet(t.Name) || strings.HasPrefix(base, "_") {
+		if base, _ := sheet.SplitName(t.Name); sheet.IsNotData(base) {
 			continue // not data (a template's README, an export's _metadata): nothing to report
 		}
 		m, err := writeTable(t, in, rows, seen, results, failed, &why)
