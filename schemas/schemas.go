@@ -26,8 +26,15 @@
 //	"x-ordered":  true                       (on a list property) its order means something
 //	                                         (MX-ONE: the first department is the primary);
 //	                                         other lists of references compare as sets
-//	"x-text":     "digits" | "phone"         (on a property) a number-like string that
-//	                                         spreadsheets damage (leading 0, lost +)
+//	"x-text":     "digits" | "phone"         (on a property) digits kept as text, which
+//	                                         spreadsheets damage: "digits" loses leading
+//	                                         zeros (extension numbers, PINs, keys, IPEIs,
+//	                                         MACs), "phone" its + (E.164 numbers); a
+//	                                         cell stored as a number there is reported
+//	"x-rule":     "mac" | "mac-lower" |      (on a property) a domain rule the validator
+//	              "email" | "digits"         applies and words for people (see
+//	                                         batch/validate); "digits" takes its lengths
+//	                                         from minLength/maxLength
 //	"x-readonly": true                       (on the schema) a catalogue exported for
 //	                                         audits and ignored by import; (on a property)
 //	                                         exported, never written to the target
@@ -85,6 +92,9 @@ type Field struct {
 	WriteOnly   bool // accepted by the platform, never returned (x-writeonly): like a secret, not comparable with the target, but printable
 	ReadOnly    bool
 	Text        string // "digits", "phone" or ""
+	Rule        string // x-rule: a named domain rule, or ""
+	MinLength   int    // minLength, 0 when absent
+	MaxLength   int    // maxLength, 0 when absent
 	Format      string
 	Pattern     string
 	Ref         *Ref     // set when the field references another kind
@@ -361,6 +371,9 @@ type schemaNode struct {
 	WriteOnly   bool                       `json:"x-writeonly"`
 	Ordered     bool                       `json:"x-ordered"`
 	Text        string                     `json:"x-text"`
+	Rule        string                     `json:"x-rule"`
+	MinLength   int                        `json:"minLength"`
+	MaxLength   int                        `json:"maxLength"`
 	ReadOnly    bool                       `json:"x-readonly"`
 	Title       string                     `json:"title"`
 	Description string                     `json:"description"`
@@ -467,18 +480,17 @@ func parseKind(adapter, fileName string, raw []byte) (*Kind, error) {
 			f := &Field{
 				Path: p, Title: child.Title, Description: child.Description,
 				Type: typeName(child.Type), Required: req, Secret: child.Secret, WriteOnly: child.WriteOnly,
-				ReadOnly: child.ReadOnly, Text: child.Text, Format: child.Format,
+				ReadOnly: child.ReadOnly, Format: child.Format,
 				Pattern: child.Pattern, Enum: enumStrings(child.Enum), Examples: enumStrings(child.Examples),
 				Ordered: child.Ordered,
 			}
+			annotateText(f, child)
 			if child.Items != nil {
 				f.Items = typeName(child.Items.Type)
 				if len(f.Enum) == 0 {
 					f.Enum = enumStrings(child.Items.Enum)
 				}
-				if f.Text == "" {
-					f.Text = child.Items.Text
-				}
+				annotateText(f, child.Items)
 			}
 			if f.Title == "" || f.Description == "" {
 				return fmt.Errorf("property %s needs a title and a description", p)
@@ -598,6 +610,16 @@ func parseExpand(k *Kind, fields []string) error {
 	}
 	k.Expand = fields
 	return nil
+}
+
+// annotateText takes the text annotations of a property, or of a list's
+// items (the first that sets one wins): how spreadsheets damage it and the
+// rule that checks it.
+func annotateText(f *Field, n *schemaNode) {
+	f.Text = cmp.Or(f.Text, n.Text)
+	if f.Rule == "" {
+		f.Rule, f.MinLength, f.MaxLength = n.Rule, n.MinLength, n.MaxLength
+	}
 }
 
 func enumStrings(vals []any) []string {

@@ -36,9 +36,13 @@ import (
 // redacted by the writer's caller with the kind's Redact: the journal never
 // holds a secret.
 type Entry struct {
-	Op        int            `json:"op"`
-	Status    batch.Status   `json:"status"`
-	Action    batch.OpAction `json:"action,omitempty"` // the op's planned action, for counts without the plan
+	Op     int            `json:"op"`
+	Status batch.Status   `json:"status"`
+	Action batch.OpAction `json:"action,omitempty"` // the op's planned action, for counts without the plan
+	// Sent is the action sent instead of the planned one: a create found
+	// on the target in part (it landed, its second half did not) is
+	// finished as an update, never created again.
+	Sent      batch.OpAction `json:"sent,omitempty"`
 	Kind      string         `json:"kind,omitempty"`
 	Key       string         `json:"key,omitempty"`
 	Attempt   int            `json:"attempt,omitempty"`
@@ -267,7 +271,9 @@ func Read(path string) ([]Entry, error) {
 }
 
 // Replay returns the last entry of every operation in the journal at path
-// (the end-of-run step's are left out: see LastStep).
+// (the end-of-run step's are left out: see LastStep). Its Attempt counts the
+// calls sent in every attempt of the run (the runner carries them over), so a
+// resumed run knows what may have landed.
 func Replay(path string) (map[int]Entry, error) {
 	entries, err := Read(path)
 	if err != nil {

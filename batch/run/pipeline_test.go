@@ -115,18 +115,32 @@ func TestExpandedRowIsPlannedRunAndReportedRecordByRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	status, _ := f.GetCellValue("vusers", "D7")
-	msg, _ := f.GetCellValue("vusers", "E7")
-	if status != "failed" || !strings.HasPrefix(msg, "vusers!7 [3/3]: ") || !strings.Contains(msg, "reserved") {
-		t.Fatalf("results row 7: %q %q, want failed with the message of vusers!7 [3/3]", status, msg)
+	rows, err := f.GetRows("vusers")
+	if err != nil || len(rows) != 7 {
+		t.Fatalf("results sheet vusers: %d rows, %v", len(rows), err)
 	}
-	if ok, _ := f.GetCellValue("vusers", "D2"); ok != "created" {
-		t.Errorf("results row 2 status %q", ok)
+	col := func(name string) int {
+		i := slices.Index(rows[0], name)
+		if i < 0 {
+			t.Fatalf("results header %v has no %s", rows[0], name)
+		}
+		return i
+	}
+	status, reason := col("status"), col("reason")
+	if st, msg := rows[6][status], rows[6][reason]; st != "failed" || !strings.HasPrefix(msg, "vusers!7 [3/3]: ") || !strings.Contains(msg, "reserved") {
+		t.Fatalf("results row 7: %q %q, want failed with the message of vusers!7 [3/3]", st, msg)
+	}
+	if st := rows[1][status]; st != "created" {
+		t.Errorf("results row 2 status %q", st)
 	}
 	// The run created virtual users: the step published them, and
 	// summary.json says so.
 	if sum.EndOfRun == nil || sum.EndOfRun.Status != batch.StatusSucceeded || len(sum.EndOfRun.Parts) != 1 {
 		t.Errorf("summary end_of_run %+v, want succeeded on one server", sum.EndOfRun)
+	}
+	summary, err := f.GetRows(report.SummarySheet)
+	if err != nil || !slices.ContainsFunc(summary, func(r []string) bool { return len(r) > 1 && r[0] == "pbx-1" && strings.HasPrefix(r[1], "ok") }) {
+		t.Errorf("results.xlsx summary lacks the step's result on pbx-1: %v %v", summary, err)
 	}
 	if raw := readFile(t, filepath.Join(dir, report.SummaryFile)); !strings.Contains(raw, `"end_of_run"`) || !strings.Contains(raw, `"pbx-1"`) {
 		t.Errorf("summary.json lacks the end-of-run step:\n%s", raw)

@@ -49,7 +49,13 @@ type Options struct {
 	// Journal receives every transition; nil runs without checkpoints.
 	Journal *journal.Journal
 	// Prior is journal.Replay of an earlier attempt of this run: resume.
+	// Every operation it records an attempt of is read back before
+	// anything is sent again, whatever its recorded status.
 	Prior map[int]journal.Entry
+	// FromTarget reads back every operation before anything is sent, those
+	// Prior records as done included: for a journal that cannot be read,
+	// or a target restored from a backup since.
+	FromTarget bool
 	// Locker, when set, supplies the locks of operations whose plan has
 	// none (normally the planner fills Op.Locks from the adapter).
 	Locker adapters.Locker
@@ -203,7 +209,9 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 		if op.Action != batch.OpNoop && op.Action != batch.OpBlocked && kinds.Kind(op.Kind) == nil {
 			return nil, fmt.Errorf("plan: operation %d (%s): unknown kind %q for adapter %s", i, op.Origin, op.Kind, kinds.Adapter)
 		}
-		r.res[i] = batch.Result{Op: i, Status: batch.StatusPending}
+		// Attempts carry over from earlier attempts of the run, blocked
+		// and skipped included: resume reads back whatever was ever sent.
+		r.res[i] = batch.Result{Op: i, Status: batch.StatusPending, Attempts: opts.Prior[i].Attempt}
 		for _, need := range op.Needs {
 			if need < 0 || need >= n || need == i {
 				return nil, fmt.Errorf("plan: operation %d (%s) needs operation %d, which is not in the plan", i, op.Origin, need)
@@ -282,8 +290,8 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(r.opts.DrainTimeout, cancelCalls) })
 	defer stopDrain()
 
-	r.event(Event{Type: EventStart}, started)
 	r.settleInitial()
+	r.event(Event{Type: EventStart}, started) // Done: what was settled before anything is sent
 
 	ctxDone := ctx.Done()
 	for {
@@ -324,7 +332,7 @@ func (r *runner) settleInitial() {
 	for i, op := range r.plan.Ops {
 		prior, seen := r.opts.Prior[i]
 		switch {
-		case seen && (prior.Status == batch.StatusSucceeded || prior.Status == batch.StatusNoop):
+		case seen && !r.opts.FromTarget && (prior.Status == batch.StatusSucceeded || prior.Status == batch.StatusNoop):
 			r.setResult(i, batch.Result{Op: i, Status: prior.Status, Message: prior.Message, TargetID: prior.TargetID, Attempts: prior.Attempt, FinishedAt: prior.At})
 			r.settle(i)
 		case op.Action == batch.OpNoop:
@@ -376,7 +384,7 @@ func (r *runner) settle(i int) {
 			if r.final[d] {
 				continue
 			}
-			r.record(d, batch.Result{Op: d, Status: batch.StatusBlocked, Message: msg, BlockedBy: &root}, nil)
+			r.record(d, batch.Result{Op: d, Status: batch.StatusBlocked, Message: msg, BlockedBy: &root, Attempts: r.res[d].Attempts}, nil)
 			r.final[d] = true
 			queue = append(queue, r.dependents[d]...)
 		}

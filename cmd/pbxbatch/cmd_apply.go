@@ -36,6 +36,8 @@ type runFlags struct {
 	failFast    bool
 	batchSize   int
 	progress    string
+	force       bool // run even when another run holds the target
+	fromTarget  bool // resume: read back every operation (run.Options.FromTarget)
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -46,6 +48,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.failFast, "fail-fast", false, "stop scheduling at the first failure")
 	fl.IntVar(&f.batchSize, "batch-size", 0, "writes of one kind sent in one request, for platforms that batch them (0 = the platform's maximum, 1 = one by one)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), log, none")
+	fl.BoolVar(&f.force, "force", false, "run even when another run holds the target (only when you know the two touch different records)")
 }
 
 type applyFlags struct {
@@ -113,6 +116,13 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	f.override(t)
+	// Locked before planning: the plan is made against a target no other
+	// run is changing.
+	lock, err := lockTarget(g, t, f.force, stderr)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	p, in, conn, err := prepareApply(ctx, t, f, arg, stderr)
 	if err != nil {
 		return err
@@ -135,6 +145,7 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	defer d.Close()
+	lock.SetRun(d.ID)
 	if err := plan.FillSecrets(p, in.rows); err != nil {
 		return failRun(d, err)
 	}
@@ -189,18 +200,12 @@ func prepareSavedPlan(ctx context.Context, t *target, p *batch.Plan, stderr io.W
 		return nil, nil, nil, err
 	}
 	drifts, err := plan.CheckStale(ctx, conn, p)
+	if err == nil {
+		err = refuseStale(stderr, t, drifts, "Nothing applied. Plan again.")
+	}
 	if err != nil {
 		conn.Close()
 		return nil, nil, nil, err
-	}
-	if len(drifts) > 0 {
-		conn.Close()
-		fmt.Fprintf(stderr, "The plan is stale: %d %s changed on %s since it was made:\n", len(drifts), pluralWord(len(drifts), "record", "records"), t.Name)
-		for _, d := range drifts {
-			fmt.Fprintf(stderr, "  %s\n", d)
-		}
-		fmt.Fprintln(stderr, "Nothing applied. Plan again.")
-		return nil, nil, nil, withCode(exitError)
 	}
 	return p, in, conn, nil
 }
@@ -222,6 +227,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		BatchSize:   f.batchSize,
 		Journal:     j,
 		Prior:       prior,
+		FromTarget:  f.fromTarget,
 	}
 	opts.Locker = adapters.FeaturesOf(t.adapter, conn).Locker
 	switch f.progress {
@@ -303,20 +309,12 @@ func writeStep(stdout, stderr io.Writer, s *batch.Step) (failed bool) {
 	if s.Status != batch.StatusSucceeded {
 		w = stderr
 	}
-	fmt.Fprintf(w, "End-of-run step (%s): %s", strings.Join(s.Changed, ", "), s.Status)
-	if s.Summary != "" {
-		fmt.Fprintf(w, ": %s", s.Summary)
-	}
-	fmt.Fprintln(w)
-	if s.Message != "" {
-		fmt.Fprintf(w, "  %s\n", s.Message)
-	}
-	for _, p := range s.Parts {
-		state := "ok"
-		if !p.OK {
-			state = "FAILED"
+	for i, f := range report.StepFacts(s) {
+		indent := "  "
+		if i == 0 {
+			indent = ""
 		}
-		fmt.Fprintf(w, "  %s: %s %s\n", p.Name, state, p.Message)
+		fmt.Fprintf(w, "%s%s: %s\n", indent, f[0], f[1])
 	}
 	return s.Status == batch.StatusFailed
 }

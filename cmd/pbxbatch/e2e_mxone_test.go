@@ -40,7 +40,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type mxoneEnv struct {
+// cliEnv is a working directory for CLI tests: a pbxbatch.yaml whose
+// target "lab" points at a simulator, a state directory, and the global
+// flags that select both. sim is set when the simulator is MX-ONE's.
+type cliEnv struct {
 	t      *testing.T
 	sim    *mxonesim.Sim
 	srv    *simkit.Server
@@ -50,9 +53,16 @@ type mxoneEnv struct {
 
 const e2ePasswordEnv = "PBXBATCH_E2E_PW"
 
-func newMXONEEnv(t *testing.T, o simkit.Options) *mxoneEnv {
+func newMXONEEnv(t *testing.T, o simkit.Options) *cliEnv {
+	return newMXONEEnvVia(t, o, "e2e-secret-pw", nil)
+}
+
+// newMXONEEnvVia is newMXONEEnv with the simulator's password, and with
+// the target's URL in the config file made by via from the simulator's
+// (a proxy in front of it); nil via: the simulator itself.
+func newMXONEEnvVia(t *testing.T, o simkit.Options, password string, via func(simURL string) string) *cliEnv {
 	t.Helper()
-	o.Username, o.Password = "admin", "e2e-secret-pw"
+	o.Username, o.Password = "admin", password
 	sim, err := mxonesim.New(mxonesim.Options{Options: o})
 	if err != nil {
 		t.Fatal(err)
@@ -62,20 +72,24 @@ func newMXONEEnv(t *testing.T, o simkit.Options) *mxoneEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	url := srv.URL
+	if via != nil {
+		url = via(srv.URL)
+	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "pbxbatch.yaml")
 	body := fmt.Sprintf("targets:\n  lab:\n    adapter: mxone\n    url: %s\n    username: admin\n    password_env: %s\n    rate: 1000\n    concurrency: 8\n    timeout: 2s\n",
-		srv.URL, e2ePasswordEnv)
+		url, e2ePasswordEnv)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(e2ePasswordEnv, "e2e-secret-pw")
-	return &mxoneEnv{t: t, sim: sim, srv: srv, dir: dir,
+	t.Setenv(e2ePasswordEnv, password)
+	return &cliEnv{t: t, sim: sim, srv: srv, dir: dir,
 		global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}
 }
 
 // cli runs pbxbatch in-process and returns its exit code and output.
-func (e *mxoneEnv) cli(args ...string) (int, string, string) {
+func (e *cliEnv) cli(args ...string) (int, string, string) {
 	e.t.Helper()
 	var out, errb bytes.Buffer
 	root := newRootCmd()
@@ -89,7 +103,7 @@ func (e *mxoneEnv) cli(args ...string) (int, string, string) {
 	return exitCode(err), out.String(), errb.String()
 }
 
-func (e *mxoneEnv) mustCLI(want int, args ...string) string {
+func (e *cliEnv) mustCLI(want int, args ...string) string {
 	e.t.Helper()
 	code, out, errs := e.cli(args...)
 	if code != want {
