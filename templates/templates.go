@@ -14,6 +14,7 @@ package templates
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -421,6 +422,9 @@ func describe(k *schemas.Kind, f *schemas.Field) string {
 	}
 	if f.Ref != nil {
 		parts = append(parts, fmt.Sprintf("Names a %s by its key.", f.Ref.Kind))
+	}
+	if slices.Contains(k.Expand, f.Path) {
+		parts = append(parts, "May be a range min..max (0000..0002): the row stands for one record per value, paired by position with the row's other ranges.")
 	}
 	if f.Type == "array" {
 		parts = append(parts, "A list: separate the items with ;.")
