@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
 	"github.com/pbxbatch/pbxbatch/batch/plan"
+	"github.com/pbxbatch/pbxbatch/batch/report"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/internal/redact/redacttest"
 	"github.com/pbxbatch/pbxbatch/internal/sampledata"
@@ -360,6 +362,7 @@ func TestMXONETwoAppliesOnOneTargetAreRefused(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill() }) // when the test fails before Wait
 	var runID string
 	for deadline := time.Now().Add(30 * time.Second); runID == ""; time.Sleep(20 * time.Millisecond) {
 		if runs, _ := rundir.List(e.global[3]); len(runs) > 0 {
@@ -480,5 +483,133 @@ func TestMXONEResumeRefusesAnotherTargetAndStaleRecords(t *testing.T) {
 	out = e.mustCLI(exitError, "resume", "--progress", "none", run.ID)
 	if !strings.Contains(out, "stale") || !strings.Contains(out, unsent.Key) || !strings.Contains(out, "created on the target since") {
 		t.Errorf("resume over a record changed since is not refused naming it (%s):\n%s", unsent.Key, out)
+	}
+}
+
+// A saved plan edited after review is refused when apply is given the
+// digest plan --out printed; the reviewed one applies.
+func TestMXONESavedPlanIsCheckedAgainstWhatWasReviewed(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(e.dir, "cache"))
+	dir := filepath.Join(e.dir, "in")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "locations.csv"), []byte("locationName,description\nStockholm,HQ\n"), 0o644)
+	planFile := filepath.Join(e.dir, "plan.json")
+	out := e.mustCLI(exitChanges, "plan", "--target", "lab", "--out", planFile, dir)
+	m := regexp.MustCompile(`sha256 ([0-9a-f]{64})`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("plan --out prints no digest:\n%s", out)
+	}
+	reviewed, _ := os.ReadFile(planFile)
+	os.WriteFile(planFile, bytes.Replace(reviewed, []byte(`"HQ"`), []byte(`"Edited"`), 1), 0o644)
+	out = e.mustCLI(exitError, "apply", "--yes", "--target", "lab", "--progress", "none", "--plan-sha256", m[1], planFile)
+	if !strings.Contains(out, "not the plan that was reviewed") || len(e.sim.Snapshot().Locations) != 0 {
+		t.Errorf("an edited plan was not refused:\n%s", out)
+	}
+	os.WriteFile(planFile, reviewed, 0o644)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", "--plan-sha256", m[1], planFile)
+}
+
+// A damaged journal line: runs shows it, resume says what to do, resume
+// --from-target reads every operation back and finishes without a
+// duplicate. Then the target is restored from a backup taken before the
+// run: --from-target makes it whole again.
+func TestMXONEResumeFromTargetAfterADamagedJournalAndARestore(t *testing.T) {
+	e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, "e2e-secret-pw")
+	dir := filepath.Join(e.dir, "csv")
+	r := writeRolloutCSV(t, dir, smallRollout, "", nil)
+	var n atomic.Int64
+	px.set(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if isExtensionCreate(r) && n.Add(1)%3 == 0 {
+			refuse(w, http.StatusBadRequest, "refused by the test proxy")
+			return true
+		}
+		return false
+	})
+	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", dir)
+	px.set(nil)
+	runs, _ := rundir.List(e.global[3])
+	run := runs[0]
+	path := filepath.Join(run.Dir, rundir.JournalFile)
+	raw, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(raw), "\n")
+	os.WriteFile(path, []byte(lines[0]+"{damaged\n"+strings.Join(lines[1:], "")), 0o600)
+
+	out := e.mustCLI(exitOK, "runs")
+	if !strings.Contains(out, "damaged journal entry") || !strings.Contains(out, "--from-target") {
+		t.Errorf("runs does not show the damaged journal:\n%s", out)
+	}
+	out = e.mustCLI(exitError, "resume", "--progress", "none", run.ID)
+	if !strings.Contains(out, "resume --from-target "+run.ID) {
+		t.Errorf("resume does not say what to do:\n%s", out)
+	}
+	e.mustCLI(exitOK, "resume", "--from-target", "--progress", "none", run.ID)
+	assertSimHolds(t, e.sim.Snapshot(), r)
+	if n := e.sim.Stats().TotalDuplicateCreates(); n != 0 {
+		t.Errorf("%d duplicate creates after resume --from-target", n)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(run.Dir, "journal.damaged-*.jsonl")); len(kept) != 1 {
+		t.Errorf("the damaged journal was not kept: %v", kept)
+	}
+
+	// Restored from a backup older than the run: every record it created
+	// is gone. A plain resume trusts the journal; --from-target re-creates.
+	if err := e.sim.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	out = e.mustCLI(exitOK, "resume", "--from-target", "--progress", "none", run.ID)
+	if !strings.Contains(out, "to read back first") {
+		t.Errorf("resume --from-target does not say it reads back:\n%s", out)
+	}
+	assertSimHolds(t, e.sim.Snapshot(), r)
+	if n := e.sim.Stats().TotalDuplicateCreates(); n != 0 {
+		t.Errorf("%d duplicate creates after the restore", n)
+	}
+}
+
+// Resume and report find an input that moved (--input, checked by its
+// SHA-256); without it resume says how.
+func TestMXONEResumeAndReportFindAMovedInput(t *testing.T) {
+	e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, "e2e-secret-pw")
+	in := filepath.Join(e.dir, "rollout.xlsx")
+	r := sampledata.New(sampledata.Config{Locations: 2, Users: 8, Extensions: 8})
+	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sampledata.WriteXLSX(in, withPasswords(sheets)); err != nil {
+		t.Fatal(err)
+	}
+	var refused atomic.Bool
+	px.set(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/user-ms/") && refused.CompareAndSwap(false, true) {
+			refuse(w, http.StatusBadRequest, "refused by the test proxy")
+			return true
+		}
+		return false
+	})
+	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", in)
+	px.set(nil)
+	runs, _ := rundir.List(e.global[3])
+	moved := filepath.Join(e.dir, "moved", "rollout.xlsx")
+	os.MkdirAll(filepath.Dir(moved), 0o755)
+	if err := os.Rename(in, moved); err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustCLI(exitError, "resume", "--progress", "none", runs[0].ID)
+	if !strings.Contains(out, "--input") {
+		t.Errorf("resume without the input does not say how to find it:\n%s", out)
+	}
+	e.mustCLI(exitOK, "resume", "--progress", "none", "--input", moved, runs[0].ID)
+	assertSimHolds(t, e.sim.Snapshot(), r)
+	os.Remove(filepath.Join(runs[0].Dir, report.ResultsFile))
+	other := filepath.Join(e.dir, "other.xlsx")
+	writeRollout(t, other, smallRollout)
+	if out := e.mustCLI(exitError, "report", "--input", other, runs[0].ID); !strings.Contains(out, "not the input") {
+		t.Errorf("report accepted another input:\n%s", out)
+	}
+	e.mustCLI(exitOK, "report", "--input", moved, runs[0].ID)
+	if _, err := os.Stat(filepath.Join(runs[0].Dir, report.ResultsFile)); err != nil {
+		t.Errorf("report with the moved input wrote no results.xlsx: %v", err)
 	}
 }
