@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -89,13 +90,31 @@ func newMXONEEnvBehindProxy(t *testing.T, o simkit.Options, password string) (*m
 	t.Helper()
 	var px *proxy
 	e := newMXONEEnvVia(t, o, password, func(simURL string) string { px = newProxy(t, simURL); return px.URL })
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(e.dir, "cache")) // target locks
 	return e, px
 }
 
 func isExtensionCreate(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/pm-extension-ms/")
 }
+
+func isUserCreate(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/user-ms/")
+}
+
+// refusing is a proxy rule that answers 400 to the requests match accepts
+// whose count (from 1) pick accepts, and passes the rest on.
+func refusing(match func(*http.Request) bool, pick func(n int64) bool) func(http.ResponseWriter, *http.Request, []byte) bool {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if match(r) && pick(n.Add(1)) {
+			refuse(w, http.StatusBadRequest, "refused by the test proxy")
+			return true
+		}
+		return false
+	}
+}
+
+func first(n int64) bool { return n == 1 }
 
 // An extension create lands and every request after it fails until the
 // proxy is told to stop, so the operation ends failed with its extension on
@@ -192,23 +211,19 @@ const (
 	echoUserPW   = `&<>"'-Zq9!usr`
 )
 
-func withHostilePasswords(sheets []sampledata.Sheet) []sampledata.Sheet {
-	for i, s := range sheets {
-		if s.Kind != "user" {
-			continue
-		}
-		idCol := slices.Index(s.Header, "userId")
-		rows := s.Rows
-		sheets[i].Header = append(slices.Clone(s.Header), "newPassword")
-		sheets[i].Rows = func(yield func([]string) bool) {
-			for row := range rows {
-				if !yield(append(slices.Clone(row), "pw-"+row[idCol]+echoUserPW)) {
-					return
-				}
-			}
-		}
+// writePasswordRollout writes a small rollout workbook whose users have
+// passwords ending in suffix.
+func writePasswordRollout(t *testing.T, path, suffix string) *sampledata.Rollout {
+	t.Helper()
+	r := sampledata.New(sampledata.Config{Locations: 2, Users: 8, Extensions: 8})
+	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return sheets
+	if err := sampledata.WriteXLSX(path, withPasswordsEnding(sheets, suffix)); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // A server echoing what it was sent, in each style: no password, the
@@ -220,14 +235,7 @@ func TestMXONEEchoedSecretsAreMaskedInEveryEncoding(t *testing.T) {
 		t.Run(style, func(t *testing.T) {
 			e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, echoTargetPW)
 			in := filepath.Join(e.dir, "rollout.xlsx")
-			r := sampledata.New(sampledata.Config{Locations: 2, Users: 8, Extensions: 8})
-			sheets, err := r.Sheets(schemas.MustLoad("mxone"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sampledata.WriteXLSX(in, withHostilePasswords(sheets)); err != nil {
-				t.Fatal(err)
-			}
+			r := writePasswordRollout(t, in, echoUserPW)
 			var secrets []string
 			for u := range r.Records("user") {
 				secrets = append(secrets, "pw-"+u.String("userId")+echoUserPW)
@@ -237,7 +245,7 @@ func TestMXONEEchoedSecretsAreMaskedInEveryEncoding(t *testing.T) {
 			// Every other user create is refused with the request echoed.
 			var n atomic.Int64
 			px.set(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
-				if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/user-ms/") && n.Add(1)%2 == 1 {
+				if isUserCreate(r) && n.Add(1)%2 == 1 {
 					echo(w, r, body)
 					return true
 				}
@@ -430,14 +438,7 @@ func TestMXONEResumeRefusesAnotherTargetAndStaleRecords(t *testing.T) {
 	back()
 
 	// The first user create is refused; --fail-fast leaves most unsent.
-	var refused atomic.Bool
-	px.set(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/user-ms/") && refused.CompareAndSwap(false, true) {
-			refuse(w, http.StatusBadRequest, "refused by the test proxy")
-			return true
-		}
-		return false
-	})
+	px.set(refusing(isUserCreate, first))
 	e.mustCLI(exitPartial, "apply", "--yes", "--fail-fast", "--concurrency", "1", "--target", "lab", "--progress", "none", dir)
 	px.set(nil)
 	runs, _ := rundir.List(e.global[3])
@@ -490,7 +491,6 @@ func TestMXONEResumeRefusesAnotherTargetAndStaleRecords(t *testing.T) {
 // digest plan --out printed; the reviewed one applies.
 func TestMXONESavedPlanIsCheckedAgainstWhatWasReviewed(t *testing.T) {
 	e := newMXONEEnv(t, simkit.Options{})
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(e.dir, "cache"))
 	dir := filepath.Join(e.dir, "in")
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "locations.csv"), []byte("locationName,description\nStockholm,HQ\n"), 0o644)
@@ -518,14 +518,7 @@ func TestMXONEResumeFromTargetAfterADamagedJournalAndARestore(t *testing.T) {
 	e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, "e2e-secret-pw")
 	dir := filepath.Join(e.dir, "csv")
 	r := writeRolloutCSV(t, dir, smallRollout, "", nil)
-	var n atomic.Int64
-	px.set(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
-		if isExtensionCreate(r) && n.Add(1)%3 == 0 {
-			refuse(w, http.StatusBadRequest, "refused by the test proxy")
-			return true
-		}
-		return false
-	})
+	px.set(refusing(isExtensionCreate, func(n int64) bool { return n%3 == 0 }))
 	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", dir)
 	px.set(nil)
 	runs, _ := rundir.List(e.global[3])
@@ -572,22 +565,8 @@ func TestMXONEResumeFromTargetAfterADamagedJournalAndARestore(t *testing.T) {
 func TestMXONEResumeAndReportFindAMovedInput(t *testing.T) {
 	e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, "e2e-secret-pw")
 	in := filepath.Join(e.dir, "rollout.xlsx")
-	r := sampledata.New(sampledata.Config{Locations: 2, Users: 8, Extensions: 8})
-	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sampledata.WriteXLSX(in, withPasswords(sheets)); err != nil {
-		t.Fatal(err)
-	}
-	var refused atomic.Bool
-	px.set(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/user-ms/") && refused.CompareAndSwap(false, true) {
-			refuse(w, http.StatusBadRequest, "refused by the test proxy")
-			return true
-		}
-		return false
-	})
+	r := writePasswordRollout(t, in, secretMarker)
+	px.set(refusing(isUserCreate, first))
 	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", in)
 	px.set(nil)
 	runs, _ := rundir.List(e.global[3])
@@ -611,5 +590,62 @@ func TestMXONEResumeAndReportFindAMovedInput(t *testing.T) {
 	e.mustCLI(exitOK, "report", "--input", moved, runs[0].ID)
 	if _, err := os.Stat(filepath.Join(runs[0].Dir, report.ResultsFile)); err != nil {
 		t.Errorf("report with the moved input wrote no results.xlsx: %v", err)
+	}
+}
+
+// chaosEnv names the fault rates of TestMXONEChaosFaultsKillAndResume; the
+// test is skipped without it (it takes minutes):
+//
+//	PBXBATCH_CHAOS_FAULT_RATES=0.3,0.5 go test -run Chaos -v ./cmd/pbxbatch
+const chaosEnv = "PBXBATCH_CHAOS_FAULT_RATES"
+
+// Every fault the simulator has, writes that land and fail included, at
+// each rate; apply is killed with SIGKILL three times and resumed until it
+// finishes. Zero duplicate-create attempts reach the simulator.
+func TestMXONEChaosFaultsKillAndResume(t *testing.T) {
+	rates := os.Getenv(chaosEnv)
+	if rates == "" {
+		t.Skip("set " + chaosEnv + " (e.g. 0.3,0.5) to run")
+	}
+	faults, err := simkit.ParseFaults("429,503,500,drop,timeout,write/500@after,write/drop@after,write/timeout@after")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range strings.Split(rates, ",") {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(s, func(t *testing.T) {
+			e := newMXONEEnv(t, simkit.Options{FaultRate: rate, Faults: faults, FaultSeed: 11, Latency: 2 * time.Millisecond,
+				TimeoutHold: 300 * time.Millisecond, RetryAfter: 10 * time.Millisecond})
+			in := filepath.Join(e.dir, "rollout.xlsx")
+			r := writeRollout(t, in, smallRollout)
+			rng := rand.New(rand.NewPCG(uint64(rate*100), 3))
+			args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", in)
+			kills, resumes := 0, 0
+			for attempt := 0; ; attempt++ {
+				killed, out, err := runCLIProcess(t, args, time.Duration(300+rng.IntN(1500))*time.Millisecond, kills < 3)
+				if killed {
+					kills++
+				}
+				if err == nil {
+					break
+				}
+				if attempt > 40 {
+					t.Fatalf("not done after %d attempts: %v\n%s", attempt, err, tail(out))
+				}
+				if runs, _ := rundir.List(e.global[3]); len(runs) > 0 {
+					args = append(slices.Clone(e.global), "resume", "--progress", "none", runs[0].ID)
+					resumes++
+				}
+			}
+			assertSimHolds(t, e.sim.Snapshot(), r)
+			st := e.sim.Stats()
+			t.Logf("fault rate %s: %d faults injected, %d kills, %d resumes, %d duplicate-create attempts", s, st.TotalFaults(), kills, resumes, st.TotalDuplicateCreates())
+			if n := st.TotalDuplicateCreates(); n != 0 {
+				t.Errorf("%d duplicate-create attempts: %v", n, st.DuplicateCreates)
+			}
+		})
 	}
 }
