@@ -20,6 +20,16 @@ import (
 // context of remote calls, which outlives a cancel by DrainTimeout so that
 // a call in flight can finish and be recorded.
 func (r *runner) execute(ctx, callCtx context.Context, i int) completion {
+	x, c := r.prepare(i)
+	if x == nil {
+		return c
+	}
+	return x.loop(ctx, callCtx)
+}
+
+// prepare sets up op i's execution, or returns nil and its completion when
+// it cannot be sent at all.
+func (r *runner) prepare(i int) (*execution, completion) {
 	op := r.plan.Ops[i]
 	k := r.kinds.Kind(op.Kind)
 	action, _ := op.Action.Write()
@@ -41,10 +51,10 @@ func (r *runner) execute(ctx, callCtx context.Context, i int) completion {
 		x.before = op.Before
 	}
 	if p := secretMasked(k, rec); p != "" {
-		return x.fail(fmt.Sprintf("secret field %s holds the mask, not a value: this plan was saved without secrets; "+
+		return nil, x.fail(fmt.Sprintf("secret field %s holds the mask, not a value: this plan was saved without secrets; "+
 			"apply the workbook again (or resume with it) so the value can be sent", p))
 	}
-	return x.loop(ctx, callCtx)
+	return x, completion{}
 }
 
 // execution is the state of one operation's attempts.

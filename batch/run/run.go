@@ -76,6 +76,10 @@ type Options struct {
 	// does not also pace whole operations, so that the rate bounds the
 	// requests the target sees.
 	ConnPaces bool
+	// BatchSize caps how many ready writes of one kind and action go out
+	// in one request to a connection that batches them (adapters.Batcher);
+	// 0 = as many as the connection takes, 1 = never batch.
+	BatchSize int
 	// Sleep waits between retries; tests replace it to count and skip
 	// waits. It must return ctx's error when ctx ends first.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -94,6 +98,9 @@ type Outcome struct {
 	// "max-failures", "cancelled", "auth" or "journal".
 	Stopped   string  `json:"stopped,omitempty"`
 	FinalRate float64 `json:"final_rate,omitempty"` // pacing limit at the end (0 = unlimited)
+	// Step is the end-of-run step's outcome; nil when the connection has
+	// none or the run changed nothing it makes effective.
+	Step *batch.Step `json:"step,omitempty"`
 }
 
 // Reasons scheduling stops early (Outcome.Stopped).
@@ -126,6 +133,7 @@ type runner struct {
 	kinds *schemas.Set
 	opts  Options
 	pacer *pace.Pacer
+	feat  adapters.Features // of conn: batching, end-of-run step
 
 	res        []batch.Result
 	final      []bool
@@ -180,7 +188,7 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 	pc.Rate, pc.Burst = opts.Rate, opts.Burst
 	n := len(p.Ops)
 	r := &runner{
-		conn: conn, plan: p, kinds: kinds, opts: opts, pacer: opts.Pacer,
+		conn: conn, plan: p, kinds: kinds, opts: opts, pacer: opts.Pacer, feat: adapters.FeaturesOf(nil, conn),
 		res: make([]batch.Result, n), final: make([]bool, n), started: make([]bool, n), waiting: make([]int, n),
 		dependents: make([][]int, n), locks: make([][]string, n),
 		lockHeld: map[string]bool{}, lockWait: map[string][]int{},
@@ -304,8 +312,10 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 		r.stop(StopCancelled, nil)
 	}
 	r.skipRest()
+	step := r.endOfRun(ctx, callCtx)
 
 	out := r.outcome(started)
+	out.Step = step
 	r.event(Event{Type: EventEnd}, started)
 	switch r.stopped {
 	case StopCancelled:
@@ -402,6 +412,10 @@ func (r *runner) dispatch(ctx, callCtx context.Context) {
 		}
 		for _, l := range r.locks[i] {
 			r.lockHeld[l] = true
+		}
+		if n := r.batchLimit(i); n > 1 {
+			r.dispatchBatch(ctx, callCtx, i, n)
+			continue
 		}
 		r.inflight++
 		r.started[i] = true

@@ -405,6 +405,8 @@ func List(stateDir string) ([]Info, error) {
 		}
 		out = append(out, info)
 	}
-	slices.SortFunc(out, func(a, b Info) int { return cmp.Compare(b.ID, a.ID) })
+	// Newest first by start time: ids have one-second resolution, and two
+	// runs started within a second must still come in order.
+	slices.SortFunc(out, func(a, b Info) int { return cmp.Or(b.Started.Compare(a.Started), cmp.Compare(b.ID, a.ID)) })
 	return out, nil
 }

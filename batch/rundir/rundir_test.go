@@ -56,7 +56,8 @@ func TestListNewestFirstWithCounts(t *testing.T) {
 	first.Finish(c, "", nil)
 	first.Close()
 
-	time.Sleep(1100 * time.Millisecond) // ids have one-second resolution
+	// Within the same second as the next run: List orders by start time,
+	// not by id alone.
 	// A run that crashed: meta says running, the lock is gone, the journal
 	// knows two operations.
 	crashed, _ := rundir.Create(state, rundir.Meta{Target: "lab", Input: "b.xlsx"})

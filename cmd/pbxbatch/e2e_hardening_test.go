@@ -86,7 +86,7 @@ func refuse(w http.ResponseWriter, status int, msg string) {
 
 // newMXONEEnvBehindProxy is an MX-ONE environment whose target goes
 // through a proxy.
-func newMXONEEnvBehindProxy(t *testing.T, o simkit.Options, password string) (*mxoneEnv, *proxy) {
+func newMXONEEnvBehindProxy(t *testing.T, o simkit.Options, password string) (*cliEnv, *proxy) {
 	t.Helper()
 	var px *proxy
 	e := newMXONEEnvVia(t, o, password, func(simURL string) string { px = newProxy(t, simURL); return px.URL })
@@ -386,7 +386,7 @@ func TestMXONETwoAppliesOnOneTargetAreRefused(t *testing.T) {
 	locs := filepath.Join(e.dir, "locs")
 	os.MkdirAll(locs, 0o755)
 	os.WriteFile(filepath.Join(locs, "locations.csv"), []byte("locationName,description\nElsewhere,x\n"), 0o644)
-	for name, env := range map[string]*mxoneEnv{"same state directory": e, "another state directory": &other} {
+	for name, env := range map[string]*cliEnv{"same state directory": e, "another state directory": &other} {
 		code, out, errs := env.cli("apply", "--yes", "--target", "lab", "--progress", "none", locs)
 		msg := out + errs
 		if code != exitError {
@@ -623,9 +623,9 @@ func TestMXONEChaosFaultsKillAndResume(t *testing.T) {
 			r := writeRollout(t, in, smallRollout)
 			rng := rand.New(rand.NewPCG(uint64(rate*100), 3))
 			args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", in)
-			kills, resumes := 0, 0
+			kills, killedInRun, resumes := 0, 0, 0
 			for attempt := 0; ; attempt++ {
-				killed, out, err := runCLIProcess(t, args, time.Duration(300+rng.IntN(1500))*time.Millisecond, kills < 3)
+				killed, out, err := runCLIProcess(t, args, time.Duration(1000+rng.IntN(4000))*time.Millisecond, kills < 3)
 				if killed {
 					kills++
 				}
@@ -638,11 +638,15 @@ func TestMXONEChaosFaultsKillAndResume(t *testing.T) {
 				if runs, _ := rundir.List(e.global[3]); len(runs) > 0 {
 					args = append(slices.Clone(e.global), "resume", "--progress", "none", runs[0].ID)
 					resumes++
+					if killed {
+						killedInRun++
+					}
 				}
 			}
 			assertSimHolds(t, e.sim.Snapshot(), r)
 			st := e.sim.Stats()
-			t.Logf("fault rate %s: %d faults injected, %d kills, %d resumes, %d duplicate-create attempts", s, st.TotalFaults(), kills, resumes, st.TotalDuplicateCreates())
+			t.Logf("fault rate %s: %d faults injected, %d kills (%d of them during the run, then resumed), %d resumes in all, %d duplicate-create attempts",
+				s, st.TotalFaults(), kills, killedInRun, resumes, st.TotalDuplicateCreates())
 			if n := st.TotalDuplicateCreates(); n != 0 {
 				t.Errorf("%d duplicate-create attempts: %v", n, st.DuplicateCreates)
 			}

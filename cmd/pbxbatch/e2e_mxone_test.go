@@ -40,7 +40,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type mxoneEnv struct {
+// cliEnv is a working directory for CLI tests: a pbxbatch.yaml whose
+// target "lab" points at a simulator, a state directory, and the global
+// flags that select both. sim is set when the simulator is MX-ONE's.
+type cliEnv struct {
 	t      *testing.T
 	sim    *mxonesim.Sim
 	srv    *simkit.Server
@@ -50,14 +53,14 @@ type mxoneEnv struct {
 
 const e2ePasswordEnv = "PBXBATCH_E2E_PW"
 
-func newMXONEEnv(t *testing.T, o simkit.Options) *mxoneEnv {
+func newMXONEEnv(t *testing.T, o simkit.Options) *cliEnv {
 	return newMXONEEnvVia(t, o, "e2e-secret-pw", nil)
 }
 
 // newMXONEEnvVia is newMXONEEnv with the simulator's password, and with
 // the target's URL in the config file made by via from the simulator's
 // (a proxy in front of it); nil via: the simulator itself.
-func newMXONEEnvVia(t *testing.T, o simkit.Options, password string, via func(simURL string) string) *mxoneEnv {
+func newMXONEEnvVia(t *testing.T, o simkit.Options, password string, via func(simURL string) string) *cliEnv {
 	t.Helper()
 	o.Username, o.Password = "admin", password
 	sim, err := mxonesim.New(mxonesim.Options{Options: o})
@@ -82,12 +85,12 @@ func newMXONEEnvVia(t *testing.T, o simkit.Options, password string, via func(si
 	}
 	t.Setenv(e2ePasswordEnv, password)
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache")) // where target locks go
-	return &mxoneEnv{t: t, sim: sim, srv: srv, dir: dir,
+	return &cliEnv{t: t, sim: sim, srv: srv, dir: dir,
 		global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}
 }
 
 // cli runs pbxbatch in-process and returns its exit code and output.
-func (e *mxoneEnv) cli(args ...string) (int, string, string) {
+func (e *cliEnv) cli(args ...string) (int, string, string) {
 	e.t.Helper()
 	var out, errb bytes.Buffer
 	root := newRootCmd()
@@ -101,7 +104,7 @@ func (e *mxoneEnv) cli(args ...string) (int, string, string) {
 	return exitCode(err), out.String(), errb.String()
 }
 
-func (e *mxoneEnv) mustCLI(want int, args ...string) string {
+func (e *cliEnv) mustCLI(want int, args ...string) string {
 	e.t.Helper()
 	code, out, errs := e.cli(args...)
 	if code != want {
