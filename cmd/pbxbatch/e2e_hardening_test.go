@@ -7,8 +7,10 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"math/rand/v2"
@@ -116,10 +118,57 @@ func refusing(match func(*http.Request) bool, pick func(n int64) bool) func(http
 
 func first(n int64) bool { return n == 1 }
 
-// An extension create lands and every request after it fails until the
-// proxy is told to stop, so the operation ends failed with its extension on
-// the target. Resume must read it back and finish it, never create it again.
+// An extension create lands, then the requests that finish it fail until
+// the proxy is told to stop, so the operation ends failed with its extension
+// on the target: its read-back refused, or its user link out of retries.
+// Resume must read it back and finish it as an update, never create it
+// again.
 func TestMXONEResumeNeverRecreatesAFailedCreateThatLanded(t *testing.T) {
+	for name, after := range map[string]func() func(http.ResponseWriter, *http.Request, []byte) bool{
+		"read-back refused":        refuseAfterFirstExtensionCreate,
+		"user link out of retries": failFirstUserLink,
+	} {
+		t.Run(name, func(t *testing.T) { resumeAfterALandedCreate(t, after()) })
+	}
+}
+
+// refuseAfterFirstExtensionCreate lets the first extension create through
+// and refuses every request after it.
+func refuseAfterFirstExtensionCreate() func(http.ResponseWriter, *http.Request, []byte) bool {
+	var landed atomic.Bool
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if isExtensionCreate(r) && landed.CompareAndSwap(false, true) {
+			return false // this one reaches the simulator
+		}
+		if !landed.Load() {
+			return false
+		}
+		refuse(w, http.StatusBadRequest, "refused by the test proxy")
+		return true
+	}
+}
+
+// failFirstUserLink answers 500 to every write of the first user an
+// extension is linked to.
+func failFirstUserLink() func(http.ResponseWriter, *http.Request, []byte) bool {
+	var mu sync.Mutex
+	user := ""
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if r.Method != http.MethodPut || !strings.HasPrefix(r.URL.Path, "/user-ms/user/v1/") {
+			return false
+		}
+		mu.Lock()
+		user = cmp.Or(user, r.URL.Path)
+		hit := user == r.URL.Path
+		mu.Unlock()
+		if hit {
+			refuse(w, http.StatusInternalServerError, "link refused by the test proxy")
+		}
+		return hit
+	}
+}
+
+func resumeAfterALandedCreate(t *testing.T, rule func(http.ResponseWriter, *http.Request, []byte) bool) {
 	e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, "e2e-secret-pw")
 	dir := filepath.Join(e.dir, "csv")
 	r := writeRolloutCSV(t, dir, smallRollout, "", nil)
@@ -132,33 +181,31 @@ func TestMXONEResumeNeverRecreatesAFailedCreateThatLanded(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var landed atomic.Bool
-	px.set(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
-		if isExtensionCreate(r) && landed.CompareAndSwap(false, true) {
-			return false // this one reaches the simulator
-		}
-		if !landed.Load() {
-			return false
-		}
-		refuse(w, http.StatusBadRequest, "refused by the test proxy")
-		return true
-	})
+	px.set(rule)
 	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", dir)
-	if n := len(e.sim.Snapshot().Extensions); !landed.Load() || n != 1 {
-		t.Fatalf("%d extensions on the target after the failing apply, want the one that landed", n)
-	}
 	px.set(nil)
-
 	runs, err := rundir.List(e.global[3])
 	if err != nil || len(runs) != 2 {
 		t.Fatalf("runs: %v %v", runs, err)
 	}
+	failed := runs[0].Counts.Failed
+	snap := e.sim.Snapshot()
+	landed := 0
+	for _, x := range snap.Extensions {
+		if x.Owner == "" {
+			landed++
+		}
+	}
+	if failed == 0 || landed == 0 {
+		t.Fatalf("%d failed, %d extensions on the target without their owner: the test proves nothing", failed, landed)
+	}
+
 	out := e.mustCLI(exitOK, "resume", "--progress", "none", runs[0].ID)
 	if n := e.sim.Stats().TotalDuplicateCreates(); n != 0 {
 		t.Errorf("%d duplicate-create attempts at the simulator: resume sent a create that had landed again", n)
 	}
 	assertSimHolds(t, e.sim.Snapshot(), r)
-	want := "0 already settled, " + strconv.Itoa(r.Len("extension")) + " to read back first"
+	want := fmt.Sprintf("%d already settled, %d to read back first, 0 to run", runs[0].Ops-failed, failed)
 	if !strings.Contains(out, want) {
 		t.Errorf("resume does not say what it does (%q):\n%s", want, out)
 	}
@@ -170,14 +217,14 @@ func TestMXONEResumeNeverRecreatesAFailedCreateThatLanded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	asUpdate := 0
+	asUpdate := map[int]bool{}
 	for _, e := range entries {
 		if e.Sent == batch.OpUpdate && e.Status == batch.StatusSucceeded {
-			asUpdate++
+			asUpdate[e.Op] = true
 		}
 	}
-	if asUpdate != 1 {
-		t.Errorf("%d creates journaled as finished by an update, want 1", asUpdate)
+	if len(asUpdate) != landed {
+		t.Errorf("%d creates journaled as finished by an update, want %d", len(asUpdate), landed)
 	}
 }
 
