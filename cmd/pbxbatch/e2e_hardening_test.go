@@ -640,6 +640,33 @@ func TestMXONEResumeAndReportFindAMovedInput(t *testing.T) {
 	}
 }
 
+// afterJournalGrows fires d after the newest run's journal in stateDir has
+// grown (the run is writing), so that a kill lands in the middle of a run
+// rather than while it is still planning.
+func afterJournalGrows(stateDir string, d time.Duration) <-chan time.Time {
+	size := func() int64 {
+		runs, _ := rundir.List(stateDir)
+		if len(runs) == 0 {
+			return 0
+		}
+		fi, err := os.Stat(filepath.Join(runs[0].Dir, rundir.JournalFile))
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	fire := make(chan time.Time, 1)
+	go func() {
+		start := size()
+		for deadline := time.Now().Add(2 * time.Minute); size() <= start && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(d)
+		fire <- time.Now()
+	}()
+	return fire
+}
+
 // chaosEnv names the fault rates of TestMXONEChaosFaultsKillAndResume; the
 // test is skipped without it (it takes minutes):
 //
@@ -670,9 +697,13 @@ func TestMXONEChaosFaultsKillAndResume(t *testing.T) {
 			r := writeRollout(t, in, smallRollout)
 			rng := rand.New(rand.NewPCG(uint64(rate*100), 3))
 			args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", in)
-			kills, killedInRun, resumes := 0, 0, 0
+			kills, resumes := 0, 0
 			for attempt := 0; ; attempt++ {
-				killed, out, err := runCLIProcess(t, args, time.Duration(1000+rng.IntN(4000))*time.Millisecond, kills < 3)
+				var kill <-chan time.Time
+				if kills < 3 {
+					kill = afterJournalGrows(e.global[3], time.Duration(200+rng.IntN(2000))*time.Millisecond)
+				}
+				killed, out, err := runCLIProcess(t, args, kill)
 				if killed {
 					kills++
 				}
@@ -685,15 +716,12 @@ func TestMXONEChaosFaultsKillAndResume(t *testing.T) {
 				if runs, _ := rundir.List(e.global[3]); len(runs) > 0 {
 					args = append(slices.Clone(e.global), "resume", "--progress", "none", runs[0].ID)
 					resumes++
-					if killed {
-						killedInRun++
-					}
 				}
 			}
 			assertSimHolds(t, e.sim.Snapshot(), r)
 			st := e.sim.Stats()
-			t.Logf("fault rate %s: %d faults injected, %d kills (%d of them during the run, then resumed), %d resumes in all, %d duplicate-create attempts",
-				s, st.TotalFaults(), kills, killedInRun, resumes, st.TotalDuplicateCreates())
+			t.Logf("fault rate %s: %d faults injected, %d kills while the run was writing its journal, %d resumes, %d duplicate-create attempts",
+				s, st.TotalFaults(), kills, resumes, st.TotalDuplicateCreates())
 			if n := st.TotalDuplicateCreates(); n != 0 {
 				t.Errorf("%d duplicate-create attempts: %v", n, st.DuplicateCreates)
 			}

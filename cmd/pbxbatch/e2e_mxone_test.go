@@ -580,10 +580,10 @@ func TestMXONEExportImportRoundTrip(t *testing.T) {
 	}
 }
 
-// runCLIProcess runs "pbxbatch ARGS" in a subprocess and, when kill is set,
-// kills it with SIGKILL if it runs longer than after. It returns how the
-// process ended, whether it was killed, and its output.
-func runCLIProcess(t *testing.T, args []string, after time.Duration, kill bool) (killed bool, out string, err error) {
+// runCLIProcess runs "pbxbatch ARGS" in a subprocess and kills it with
+// SIGKILL if kill fires first (nil: never). It returns whether it was
+// killed, its output, and how it ended.
+func runCLIProcess(t *testing.T, args []string, kill <-chan time.Time) (killed bool, out string, err error) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), e2eMainEnv+"=1")
@@ -596,11 +596,9 @@ func runCLIProcess(t *testing.T, args []string, after time.Duration, kill bool) 
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err = <-done:
-	case <-time.After(after):
-		if kill {
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			killed = true
-		}
+	case <-kill:
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		killed = true
 		err = <-done
 	}
 	return killed, buf.String(), err
@@ -616,7 +614,11 @@ func killAndResume(t *testing.T, global []string, rng *rand.Rand, minMillis int,
 	args = append(slices.Clone(global), args...)
 	kills := 0
 	for attempt := 0; ; attempt++ {
-		killed, out, err := runCLIProcess(t, args, time.Duration(minMillis*6/10+rng.IntN(minMillis*18/10))*time.Millisecond, attempt < 4)
+		var kill <-chan time.Time
+		if attempt < 4 {
+			kill = time.After(time.Duration(minMillis*6/10+rng.IntN(minMillis*18/10)) * time.Millisecond)
+		}
+		killed, out, err := runCLIProcess(t, args, kill)
 		if !killed {
 			if err != nil {
 				t.Fatalf("final attempt failed: %v\n%s", err, tail(out))
