@@ -143,6 +143,7 @@ type runner struct {
 	doneN      int // operations with a final status, for progress
 	failedN    int
 	blockedN   int
+	live       live
 	done       chan completion
 
 	latMu sync.Mutex
@@ -274,8 +275,8 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(r.opts.DrainTimeout, cancelCalls) })
 	defer stopDrain()
 
-	r.event(Event{Type: EventStart}, started)
 	r.settleInitial()
+	r.event(Event{Type: EventStart}, started)
 
 	ctxDone := ctx.Done()
 	for {
