@@ -17,7 +17,7 @@ func init() { commands = append(commands, newResumeCmd) }
 func newResumeCmd(g *globalOptions) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "resume RUN_ID",
+		Use:   "resume RUN_ID [--format text|json]",
 		Short: "Carry on with a run that was cancelled, crashed or left rows failed",
 		Long: `resume re-opens a run directory and carries on with its plan:
 operations that succeeded are skipped; operations that were in flight when
@@ -26,7 +26,9 @@ natural key first, so nothing is created twice; failed, blocked and skipped
 operations are tried again; the rest runs as planned. The target comes from
 the run (its name is looked up in the config file again, for the password).
 The input is read again for the secrets the plan does not keep; if it has
-changed since the run started, resume refuses: plan again.
+changed since the run started, resume refuses: plan again. The summary
+says what this resume did and what the run has done in all; --format json
+prints it as one document (see apply).
 
 EXIT STATUS
   0   every operation succeeded (or had nothing to do)
@@ -43,6 +45,9 @@ EXIT STATUS
 }
 
 func runResume(ctx context.Context, g *globalOptions, f runFlags, id string, stdout, stderr io.Writer) error {
+	if err := f.check(); err != nil {
+		return err
+	}
 	d, err := rundir.Open(g.stateDir, id)
 	if err != nil {
 		return err
@@ -77,6 +82,6 @@ func runResume(ctx context.Context, g *globalOptions, f runFlags, id string, std
 	if err := d.Update(func(m *rundir.Meta) { m.Resumes++ }); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Resuming run %s on %s (%s): %d operations, %d with a recorded state\n", d.ID, t.Name, t.URL, len(p.Ops), len(prior))
-	return execute(ctx, t, conn, d, p, prior, f, stdout, stderr)
+	fmt.Fprintf(f.output(stdout, stderr).info, "Resuming run %s on %s (%s): %d operations, %d with a recorded state\n", d.ID, t.Name, t.URL, len(p.Ops), len(prior))
+	return execute(ctx, g, t, conn, d, p, prior, f, stdout, stderr)
 }

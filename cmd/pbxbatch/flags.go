@@ -8,6 +8,12 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// Defaults of the global flags; hints leave out the flags at their default.
+const (
+	defaultConfig   = "pbxbatch.yaml"
+	defaultStateDir = ".pbxbatch"
+)
+
 // globalFlagUse lists, per command, the root's flags that mean something to
 // it; help shows only those under "Global Flags". The others are still
 // accepted everywhere, so that a script that puts --config before any

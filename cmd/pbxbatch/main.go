@@ -42,8 +42,8 @@ EXIT STATUS
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&g.config, "config", "pbxbatch.yaml", "targets file")
-	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", ".pbxbatch", "where runs (journals, reports) are kept")
+	root.PersistentFlags().StringVar(&g.config, "config", defaultConfig, "targets file")
+	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", defaultStateDir, "where runs (journals, reports) are kept")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every request to the target (method, URL, status, time; never credentials or bodies), and list every field of planned creates")
 	root.SetVersionTemplate("pbxbatch {{.Version}}\n")
 	for _, newCmd := range commands {
