@@ -417,17 +417,17 @@ func segmentCounts(p *batch.Plan, results []batch.Result, prior map[int]journal.
 
 // runJSON is apply's and resume's --format json document.
 type runJSON struct {
-	RunID       string          `json:"run_id"`
-	State       rundir.State    `json:"state"`
-	Dir         string          `json:"dir"`
-	Counts      batch.Counts    `json:"counts"`            // the whole run
-	Segment     *batch.Counts   `json:"segment,omitempty"` // this resume only
-	Seconds     float64         `json:"duration_seconds"`
-	OpsPerSec   float64         `json:"ops_per_second"`
-	Error       string          `json:"error,omitempty"`
-	FailedRows  []report.Group  `json:"failure_reasons,omitempty"`
-	Reports     []string        `json:"reports"`
-	Next        []string        `json:"next,omitempty"`
+	RunID      string         `json:"run_id"`
+	State      rundir.State   `json:"state"`
+	Dir        string         `json:"dir"`
+	Counts     batch.Counts   `json:"counts"`            // the whole run
+	Segment    *batch.Counts  `json:"segment,omitempty"` // this resume only
+	Seconds    float64        `json:"duration_seconds"`
+	OpsPerSec  float64        `json:"ops_per_second"`
+	Error      string         `json:"error,omitempty"`
+	FailedRows []report.Group `json:"failure_reasons,omitempty"`
+	Reports    []string       `json:"reports"`
+	Next       []string       `json:"next,omitempty"`
 }
 
 func runResult(d *rundir.Dir, out *run.Outcome, stopped rundir.State, runErr error, prior map[int]journal.Entry, segment batch.Counts, reasons []report.Group, next []string) runJSON {
