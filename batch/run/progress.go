@@ -114,14 +114,22 @@ func NewTerminal(w io.Writer, interval time.Duration) *Terminal {
 	return t
 }
 
-func (t *Terminal) newBar(what string) *progressbar.ProgressBar {
-	return progressbar.NewOptions(-1,
+// newBar makes a bar; a transient one is cleared when full (the reads
+// before a plan), the run's stays on screen.
+func (t *Terminal) newBar(what string, max int, transient bool) *progressbar.ProgressBar {
+	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(t.w),
 		progressbar.OptionShowCount(), // no throttle of its own: draw and Reading decide
 		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetPredictTime(false), // stats has an ETA from a smoothed rate
 		progressbar.OptionSetDescription(what),
-		progressbar.OptionClearOnFinish(),
-	)
+	}
+	if transient {
+		opts = append(opts, progressbar.OptionClearOnFinish())
+	}
+	// A known max: with -1 the bar is a spinner that a goroutine of its
+	// own redraws, over whatever was printed after it.
+	return progressbar.NewOptions(max, opts...)
 }
 
 // Reading shows the planner's progress reading the live state: done of
@@ -131,8 +139,7 @@ func (t *Terminal) Reading(done, total int) {
 	defer t.mu.Unlock()
 	if t.tty {
 		if t.reading == nil {
-			t.reading = t.newBar("reading live state")
-			t.reading.ChangeMax(total)
+			t.reading = t.newBar("reading live state", total, true)
 		}
 		now := t.now()
 		if done >= total {
@@ -151,6 +158,18 @@ func (t *Terminal) Reading(done, total int) {
 	fmt.Fprintf(t.w, "%s plan: reading live state: %d/%d records\n", stamp(now), done, total)
 }
 
+// Print writes a message (a notice such as "Stopping: …") without
+// breaking the bar: the bar's line is cleared first and drawn again below
+// it at the next event.
+func (t *Terminal) Print(msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.bar != nil {
+		_ = t.bar.Clear()
+	}
+	fmt.Fprint(t.w, msg)
+}
+
 func (t *Terminal) OnEvent(e Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -167,14 +186,12 @@ func (t *Terminal) OnEvent(e Event) {
 	t.lastLine = now
 }
 
-// draw updates the bar, at most every drawEvery. At the end it stays at
-// the operations that really ended (a cancelled run's skipped ones are not
-// done) and moves to a new line.
+// draw updates the bar, at most every drawEvery, and replaces it with a
+// summary line at the end.
 func (t *Terminal) draw(e Event, now time.Time) {
 	switch e.Type {
 	case EventStart:
-		t.bar = t.newBar("apply")
-		t.bar.ChangeMax(e.Total)
+		t.bar = t.newBar("apply"+stats(e, 0), e.Total, false)
 		_ = t.bar.Set(e.Done)
 	case EventOp:
 		if now.Sub(t.drawn) < drawEvery {
@@ -183,9 +200,10 @@ func (t *Terminal) draw(e Event, now time.Time) {
 		t.bar.Describe("apply" + stats(e, t.speed.perSecond()))
 		_ = t.bar.Set(e.Done)
 	case EventEnd:
-		t.bar.Describe("apply" + stats(e, 0))
-		_ = t.bar.Set(e.Done - e.Skipped)
-		fmt.Fprintln(t.w)
+		// The bar gives way to a line of what really ended: a cancelled
+		// run's skipped operations are not done.
+		_ = t.bar.Clear()
+		fmt.Fprintln(t.w, logLine(e, 0))
 	}
 	t.drawn = now
 }

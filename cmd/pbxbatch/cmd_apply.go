@@ -325,14 +325,16 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 	if l, ok := t.adapter.(adapters.Locker); ok {
 		opts.Locker = l
 	}
+	notices := stderr
 	if pr := f.progressFor(stderr); pr != nil {
 		opts.Progress = pr
+		notices = printer{pr}
 	}
 
 	hints := nextSteps{g: g, id: d.ID, target: t.Name}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stopSignals := onInterrupt(cancel, hints, stderr)
+	stopSignals := onInterrupt(cancel, hints, notices)
 	defer stopSignals()
 
 	out, runErr := run.Run(runCtx, conn, p, t.adapter.Kinds(), opts)
@@ -395,6 +397,15 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 		return withCode(exitPartial)
 	}
 	return nil
+}
+
+// printer writes through the progress display, so that a notice does not
+// garble the bar.
+type printer struct{ t *run.Terminal }
+
+func (p printer) Write(b []byte) (int, error) {
+	p.t.Print(string(b))
+	return len(b), nil
 }
 
 func countsLine(c batch.Counts) string {
