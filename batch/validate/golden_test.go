@@ -177,3 +177,12 @@ func TestSecretsNeverShown(t *testing.T) {
 		t.Errorf("want the secret cells' values masked, got %d masked:\n%s", masked, dump(res.Diags))
 	}
 }
+
+// A workbook really saved by LibreOffice (testdata/mxone/libreoffice:
+// extensions.csv opened in Calc and saved as xlsx, committed as saved):
+// its numbers are t="n" cells with LibreOffice's "General" format, and
+// every one in a digits-as-text column is reported.
+func TestLibreOfficeSaved(t *testing.T) {
+	c := sampledata.Case{Name: "extensions", Ext: ".xlsx", Want: []string{"read.number_cell"}}
+	checkGolden(t, "mxone", filepath.Join(sampleDir, "libreoffice"), c)
+}
