@@ -13,8 +13,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/plan"
 )
 
-func init() { commands = append(commands, newPlanCmd) }
-
 type planFlags struct {
 	target, out, format string
 	allowBlocked        bool

@@ -15,8 +15,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-func init() { commands = append(commands, newReportCmd) }
-
 func newReportCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "report RUN_ID",

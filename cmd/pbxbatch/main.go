@@ -45,14 +45,16 @@ EXIT STATUS
 	root.PersistentFlags().StringVar(&g.config, "config", "pbxbatch.yaml", "targets file")
 	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", ".pbxbatch", "where runs (journals, reports) are kept")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every request to the target (method, URL, status, time; never credentials or bodies), and list every field of planned creates")
-	for _, newCmd := range commands {
+	for _, newCmd := range []func(*globalOptions) *cobra.Command{
+		// Every subcommand, each in its own cmd_<name>.go; help lists them
+		// sorted.
+		newTemplateCmd, newValidateCmd, newKindsCmd, newPlanCmd, newApplyCmd, newRunsCmd, newStatusCmd,
+		newResumeCmd, newReportCmd, newExportCmd, newDiffCmd, newSimCmd, newDemoCmd,
+	} {
 		root.AddCommand(newCmd(g))
 	}
 	return root
 }
-
-// commands lists the subcommands; each lives in its own cmd_<name>.go.
-var commands = []func(*globalOptions) *cobra.Command{}
 
 func main() {
 	os.Exit(runMain(os.Args[1:]))
