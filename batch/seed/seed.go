@@ -46,7 +46,11 @@ func Read(ctx context.Context, set *schemas.Set, path string) (simkit.Seed, erro
 	if err != nil {
 		return nil, err
 	}
-	var out simkit.Seed
+	n := 0
+	for _, rs := range byKind {
+		n += len(rs)
+	}
+	out := make(simkit.Seed, 0, n)
 	for _, k := range order {
 		out = append(out, byKind[k.Name]...)
 	}

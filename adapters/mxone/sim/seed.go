@@ -44,7 +44,14 @@ func NewSeed(records simkit.Seed) *Seed {
 	if records == nil {
 		return nil
 	}
-	s := &Seed{}
+	counts := map[string]int{}
+	for _, r := range records {
+		counts[r.Kind]++
+	}
+	s := &Seed{rows: map[string][]seedRow{}}
+	for kind, n := range counts {
+		s.rows[kind] = make([]seedRow, 0, n)
+	}
 	for _, r := range records {
 		s.add(r.Kind, r.Record, r.Origin)
 	}
