@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/sipx/sample"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
 	"github.com/pbxbatch/pbxbatch/internal/sampledata"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
@@ -31,7 +32,7 @@ func Platform() adapters.Platform {
 		},
 		Sample: func(users int) ([]sampledata.Sheet, error) {
 			// The sample's proportions: 300 phones for 320 users.
-			return sampledata.NewSipx(sampledata.SipxConfig{Users: users, Phones: users * 15 / 16}).SipxSheets(New().Kinds())
+			return sample.New(sample.Config{Users: users, Phones: users * 15 / 16}).Sheets(New().Kinds())
 		},
 	}
 }

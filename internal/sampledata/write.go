@@ -68,7 +68,7 @@ func (r *Rollout) Sheets(set *schemas.Set) ([]Sheet, error) {
 				}
 			}))
 		}
-		out = append(out, Sheet{Name: title(k.Plural), Kind: kind, Header: header, Rows: r.rows(kind, header)})
+		out = append(out, Sheet{Name: SheetTitle(k.Plural), Kind: kind, Header: header, Rows: r.rows(kind, header)})
 	}
 	return out, nil
 }
@@ -88,7 +88,9 @@ func (r *Rollout) rows(kind string, header []string) iter.Seq[[]string] {
 }
 
 // title turns "security_profiles" into "Security Profiles".
-func title(s string) string {
+// SheetTitle is the sheet name of a kind's plural: "security_profiles" →
+// "Security Profiles".
+func SheetTitle(s string) string {
 	words := strings.Split(s, "_")
 	for i, w := range words {
 		if w != "" {
