@@ -10,7 +10,6 @@ package sample
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -195,22 +194,12 @@ func (r *Rollout) Sheets(set *schemas.Set) ([]sampledata.Sheet, error) {
 			return nil, fmt.Errorf("sample data: adapter %s has no kind %q", set.Adapter, kind)
 		}
 		recs := make([]schemas.Record, r.Len(kind))
-		used := map[string]bool{}
 		for i := range recs {
 			recs[i] = r.Record(kind, i)
-			for _, p := range recs[i].Paths() {
-				used[p] = true
-			}
 		}
-		var header []string
-		for _, f := range k.Fields {
-			if used[f.Path] {
-				header = append(header, f.Path)
-				delete(used, f.Path)
-			}
-		}
-		if len(used) > 0 {
-			return nil, fmt.Errorf("sample data: sipx %s fields %v are not in the schema", kind, slices.Sorted(maps.Keys(used)))
+		header, err := sampledata.Columns(k, slices.Values(recs))
+		if err != nil {
+			return nil, err
 		}
 		rows := make([][]string, len(recs))
 		for i, rec := range recs {
