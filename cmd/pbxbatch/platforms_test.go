@@ -34,3 +34,15 @@ func TestStubIsNotOffered(t *testing.T) {
 		}
 	}
 }
+
+// kinds documents the target options a platform declares.
+func TestKindsListsTargetOptions(t *testing.T) {
+	code, out := runTemplate("kinds", "sipx")
+	if code != exitOK || !strings.Contains(out, "Target options (pbxbatch.yaml, under options:):\n  generate_profiles (boolean): regenerate") ||
+		!strings.Contains(out, "  realm (string): ") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if _, out := runTemplate("kinds", "mxone"); strings.Contains(out, "Target options") {
+		t.Errorf("mxone declares no options, yet:\n%s", out)
+	}
+}
