@@ -47,8 +47,9 @@
 //     (generated from the schemas; commit it), which the tests keep current.
 //  8. Add its row to the platform table in README.md.
 //
-// Optional capabilities are small interfaces (Locker, Capabilities) checked
-// with type assertions; assert them at compile time in the adapter package.
+// Optional capabilities are small interfaces (features.go: Locker,
+// Capabilities, Batcher, Finisher, Transport) that the engine finds once
+// with FeaturesOf; assert them at compile time in the adapter package.
 package adapters
 
 import (
@@ -110,22 +111,6 @@ type Result struct {
 	// ID is the target's identifier of the record ("userRecId=42"), for
 	// reports; empty when the platform has none.
 	ID string
-}
-
-// Locker is implemented by adapters whose writes touch records other than
-// their own: MX-ONE links an extension to its owner by updating the user, so
-// two extensions of one user must not be written at the same time. Locks
-// returns names of remote records ("user/jdoe") that the runner serialises on.
-type Locker interface {
-	Locks(c Change) []string
-}
-
-// Capabilities is implemented by adapters that cannot do every action on
-// every kind, so that the planner can say so for the row instead of failing at
-// apply time.
-type Capabilities interface {
-	// Supports returns "" when the action is possible, else the reason.
-	Supports(kind string, a Action) string
 }
 
 // Target is a configured endpoint, as read from pbxbatch.yaml.

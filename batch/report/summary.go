@@ -140,5 +140,5 @@ func writeSummary(path string, s *Summary) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteBytes(path, 0o644, append(b, '\n'))
+	return atomicfile.WriteBytes(path, 0o600, append(b, '\n'))
 }

@@ -33,6 +33,8 @@ type runFlags struct {
 	maxFailures int
 	failFast    bool
 	progress    string
+	force       bool // run even when another run holds the target
+	fromTarget  bool // resume: read back every operation (run.Options.FromTarget)
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -42,6 +44,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.maxFailures, "max-failures", 0, "stop scheduling new operations after this many failures (0 = no limit)")
 	fl.BoolVar(&f.failFast, "fail-fast", false, "stop scheduling at the first failure")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), log, none")
+	fl.BoolVar(&f.force, "force", false, "run even when another run holds the target (only when you know the two touch different records)")
 }
 
 type applyFlags struct {
@@ -108,6 +111,13 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	f.override(t)
+	// Locked before planning: the plan is made against a target no other
+	// run is changing.
+	lock, err := lockTarget(g, t, f.force, stderr)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	p, in, conn, err := prepareApply(ctx, t, f, arg, stderr)
 	if err != nil {
 		return err
@@ -130,6 +140,7 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	defer d.Close()
+	lock.SetRun(d.ID)
 	if err := plan.FillSecrets(p, in.rows); err != nil {
 		return failRun(d, err)
 	}
@@ -184,18 +195,12 @@ func prepareSavedPlan(ctx context.Context, t *target, p *batch.Plan, stderr io.W
 		return nil, nil, nil, err
 	}
 	drifts, err := plan.CheckStale(ctx, conn, p)
+	if err == nil {
+		err = refuseStale(stderr, t, drifts, "Nothing applied. Plan again.")
+	}
 	if err != nil {
 		conn.Close()
 		return nil, nil, nil, err
-	}
-	if len(drifts) > 0 {
-		conn.Close()
-		fmt.Fprintf(stderr, "The plan is stale: %d %s changed on %s since it was made:\n", len(drifts), pluralWord(len(drifts), "record", "records"), t.Name)
-		for _, d := range drifts {
-			fmt.Fprintf(stderr, "  %s\n", d)
-		}
-		fmt.Fprintln(stderr, "Nothing applied. Plan again.")
-		return nil, nil, nil, withCode(exitError)
 	}
 	return p, in, conn, nil
 }
@@ -216,6 +221,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		FailFast:    f.failFast,
 		Journal:     j,
 		Prior:       prior,
+		FromTarget:  f.fromTarget,
 	}
 	if l, ok := t.adapter.(adapters.Locker); ok {
 		opts.Locker = l

@@ -9,20 +9,21 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
-	"github.com/pbxbatch/pbxbatch/batch/plan"
 	"github.com/pbxbatch/pbxbatch/batch/report"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 func newReportCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "report RUN_ID",
+	var movedInput string
+	cmd := &cobra.Command{
+		Use:   "report RUN_ID [--input PATH]",
 		Short: "Regenerate a run's reports from its plan and journal",
 		Long: `report rewrites results.xlsx, failed.xlsx and summary.json in the run's
 directory from its plan and journal (the journal is the record of what
 happened; the reports are views of it). The input workbook is read again
-for the rows as they were; if it has moved, summary.json is still written.
+for the rows as they were (--input where it is now, if it moved: its
+SHA-256 is checked); without it, summary.json is still written.
 
 EXIT STATUS
   0  reports written
@@ -33,7 +34,11 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			p, err := plan.Load(filepath.Join(info.Dir, rundir.PlanFile))
+			p, err := rundir.ReadPlan(info.Dir, info.Meta)
+			if err != nil {
+				return err
+			}
+			inputPath, err := reportInputPath(info, movedInput)
 			if err != nil {
 				return err
 			}
@@ -47,7 +52,7 @@ EXIT STATUS
 			}
 			_, err = report.Write(info.Dir, report.Input{
 				RunID: info.ID, Adapter: p.Adapter, Target: info.Target, TargetURL: info.TargetURL,
-				InputPath: info.Input, Started: info.Started, Finished: finished,
+				InputPath: inputPath, Started: info.Started, Finished: finished,
 				Plan: p, Results: results, Kinds: kinds,
 			})
 			if err != nil {
@@ -57,6 +62,8 @@ EXIT STATUS
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&movedInput, "input", "", "where the run's input is now, if it moved")
+	return cmd
 }
 
 // resultsFromJournal rebuilds each operation's last result from the journal:

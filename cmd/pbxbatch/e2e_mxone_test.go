@@ -54,8 +54,15 @@ type cliEnv struct {
 const e2ePasswordEnv = "PBXBATCH_E2E_PW"
 
 func newMXONEEnv(t *testing.T, o simkit.Options) *cliEnv {
+	return newMXONEEnvVia(t, o, "e2e-secret-pw", nil)
+}
+
+// newMXONEEnvVia is newMXONEEnv with the simulator's password, and with
+// the target's URL in the config file made by via from the simulator's
+// (a proxy in front of it); nil via: the simulator itself.
+func newMXONEEnvVia(t *testing.T, o simkit.Options, password string, via func(simURL string) string) *cliEnv {
 	t.Helper()
-	o.Username, o.Password = "admin", "e2e-secret-pw"
+	o.Username, o.Password = "admin", password
 	sim, err := mxonesim.New(mxonesim.Options{Options: o})
 	if err != nil {
 		t.Fatal(err)
@@ -65,14 +72,18 @@ func newMXONEEnv(t *testing.T, o simkit.Options) *cliEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	url := srv.URL
+	if via != nil {
+		url = via(srv.URL)
+	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "pbxbatch.yaml")
 	body := fmt.Sprintf("targets:\n  lab:\n    adapter: mxone\n    url: %s\n    username: admin\n    password_env: %s\n    rate: 1000\n    concurrency: 8\n    timeout: 2s\n",
-		srv.URL, e2ePasswordEnv)
+		url, e2ePasswordEnv)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(e2ePasswordEnv, "e2e-secret-pw")
+	t.Setenv(e2ePasswordEnv, password)
 	return &cliEnv{t: t, sim: sim, srv: srv, dir: dir,
 		global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}
 }
