@@ -300,8 +300,13 @@ func TestUserPinChangeAndPermissionsOnUpdate(t *testing.T) {
 type countingPacer struct{ waits, throttled, ok atomic.Int64 }
 
 func (p *countingPacer) Wait(ctx context.Context) error { p.waits.Add(1); return ctx.Err() }
-func (p *countingPacer) Throttled()                     { p.throttled.Add(1) }
-func (p *countingPacer) Succeeded()                     { p.ok.Add(1) }
+func (p *countingPacer) Observe(o adapters.Observation) {
+	if o.Throttled {
+		p.throttled.Add(1)
+	} else if !o.Unreachable && !o.Abandoned {
+		p.ok.Add(1)
+	}
+}
 
 // TestEveryRequestWaitsOnThePacer: a line create is two requests, and both
 // are paced; a 429 is reported to the pacer as a throttle.

@@ -128,6 +128,9 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 		return nil, err
 	}
 	c.gen = gen
+	if t.Pacer != nil {
+		return pace.Operations(c, t.Pacer), nil
+	}
 	return c, nil
 }
 

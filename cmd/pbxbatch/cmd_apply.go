@@ -213,7 +213,6 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	opts := run.Options{
 		Concurrency: firstPositive(f.concurrency, t.Concurrency, 4),
 		Pacer:       t.pacer,
-		ConnPaces:   t.connPaces,
 		MaxFailures: f.maxFailures,
 		FailFast:    f.failFast,
 		Journal:     j,
