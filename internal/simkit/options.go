@@ -53,6 +53,11 @@ type Options struct {
 	// Retry-After. 0 means no limit.
 	RateLimit float64
 
+	// Down, when set and true, makes the target unreachable: every request
+	// (but /_sim/) has its connection closed without an answer. Tests
+	// flip it to stage an outage.
+	Down func() bool
+
 	// TLS serves HTTPS with a self-signed certificate made at start for
 	// 127.0.0.1, ::1 and localhost; Server.CAPEM is its PEM.
 	TLS bool
