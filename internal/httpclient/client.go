@@ -63,8 +63,9 @@ type Client struct {
 // New returns the client for t. A client given in t.HTTPClient (tests, the
 // in-process demo) is copied, never changed; in every case redirects are
 // refused (credentials must never follow one), t.WrapTransport decorates
-// the transport, t.Pacer is waited on once before every request, and each
-// request gets a deadline (see deadline) bounded by t.Timeout.
+// the transport, t.Pacer is waited on once before every request, each
+// request gets a deadline (see deadline) bounded by t.Timeout, and a late
+// read is hedged (see hedgeTransport).
 func New(t adapters.Target) *Client {
 	timeout := t.Timeout
 	if timeout <= 0 {
@@ -95,7 +96,7 @@ func New(t adapters.Target) *Client {
 	if t.Pacer != nil {
 		rt = &pacedTransport{next: rt, p: t.Pacer}
 	}
-	hc.Transport = rt
+	hc.Transport = &hedgeTransport{next: rt, d: d}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{hc: hc, own: own, deadline: d}
 }

@@ -69,10 +69,9 @@ type deadlineTransport struct {
 }
 
 func (t *deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	est := t.d.estimator(req.Method)
 	limit := t.d.max
 	if req.Context().Value(patientKey{}) == nil {
-		limit = est.limit(t.d.max)
+		limit = t.d.limit(req.Method)
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), limit)
 	start := time.Now()
@@ -81,12 +80,12 @@ func (t *deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded) && req.Context().Err() == nil
 		cancel()
 		if timedOut {
-			est.timedOut()
+			t.d.timedOut(req.Method)
 			return nil, &DeadlineError{Limit: limit, Err: err}
 		}
 		return nil, err
 	}
-	est.observe(time.Since(start))
+	t.d.observe(req.Method, time.Since(start))
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, ctx: ctx, parent: req.Context(), limit: limit}
 	return resp, nil
 }
@@ -120,19 +119,22 @@ func (b *cancelBody) Close() error {
 // 30 s, while one cut at a few times the usual latency frees it at once to
 // be retried (a read) or read back (a write). The estimate is TCP's
 // retransmission timeout (RFC 6298: smoothed latency plus four deviations),
-// times a safety factor, never under minDeadline, doubled after each
-// timeout in a row (a target that became slow is followed), and never over
-// the configured timeout.
+// times a safety factor, never under minDeadline. Until a method has enough
+// answers, ten times the latency of any answer seen, never under
+// coldDeadline; before any answer, the configured timeout. Each timeout in
+// a row doubles the deadline (a target that became slow is followed); it
+// never exceeds the configured timeout.
 type deadline struct {
 	max time.Duration // the configured timeout
+	all estimator     // every answer, for methods not yet warmed up
 	mu  sync.Mutex
 	by  map[string]*estimator
 }
 
 const (
-	minDeadline = 250 * time.Millisecond
-	// warmup: answers seen before the estimate is trusted; until then
-	// requests get the configured timeout.
+	minDeadline  = 100 * time.Millisecond
+	coldDeadline = 2 * time.Second
+	// warmup: answers of a method seen before its own estimate is trusted.
 	warmup = 16
 	safety = 3
 )
@@ -140,6 +142,48 @@ const (
 func newDeadline(timeout time.Duration) *deadline {
 	return &deadline{max: timeout, by: map[string]*estimator{}}
 }
+
+// limit returns the deadline of the next request of method.
+func (d *deadline) limit(method string) time.Duration {
+	e := d.estimator(method)
+	e.mu.Lock()
+	samples, srtt, rttvar, timeouts := e.samples, e.srtt, e.rttvar, e.timeouts
+	e.mu.Unlock()
+	var l time.Duration
+	switch {
+	case samples >= warmup:
+		l = max(safety*(srtt+4*rttvar), minDeadline)
+	default:
+		d.all.mu.Lock()
+		seen, any := d.all.samples, d.all.srtt
+		d.all.mu.Unlock()
+		if seen == 0 {
+			return d.max
+		}
+		l = max(10*any, coldDeadline)
+	}
+	return min(d.max, l<<min(timeouts, 10))
+}
+
+// hedgeAfter returns when a request of method is late enough to hedge:
+// past its usual latency plus four deviations and twice its smoothed
+// latency; false until the estimate is trusted.
+func (d *deadline) hedgeAfter(method string) (time.Duration, bool) {
+	e := d.estimator(method)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.samples < warmup {
+		return 0, false
+	}
+	return max(e.srtt+4*e.rttvar, 2*e.srtt), true
+}
+
+func (d *deadline) observe(method string, rtt time.Duration) {
+	d.estimator(method).observe(rtt)
+	d.all.observe(rtt)
+}
+
+func (d *deadline) timedOut(method string) { d.estimator(method).timedOut() }
 
 func (d *deadline) estimator(method string) *estimator {
 	d.mu.Lock()
@@ -157,16 +201,6 @@ type estimator struct {
 	srtt, rttvar time.Duration
 	samples      int
 	timeouts     int // in a row
-}
-
-func (e *estimator) limit(ceiling time.Duration) time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.samples < warmup {
-		return ceiling
-	}
-	l := safety * (e.srtt + 4*e.rttvar) << min(e.timeouts, 10)
-	return min(ceiling, max(l, minDeadline))
 }
 
 func (e *estimator) observe(d time.Duration) {
