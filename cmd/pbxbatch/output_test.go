@@ -241,3 +241,35 @@ func TestReportWriteFailureFailsTheRun(t *testing.T) {
 		t.Errorf("report did not write results.xlsx: %v", err)
 	}
 }
+
+// Help lists a global flag only under the commands it means something to.
+func TestHelpShowsOnlyMeaningfulGlobalFlags(t *testing.T) {
+	help := func(cmd string) string {
+		var out bytes.Buffer
+		root := newRootCmd()
+		root.SetArgs([]string{cmd, "--help"})
+		root.SetOut(&out)
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	for cmd, want := range map[string][]string{
+		"apply": {"--config", "--state-dir", "--verbose"}, "plan": {"--config"}, "runs": {"--state-dir"},
+	} {
+		for _, f := range want {
+			if !strings.Contains(help(cmd), f) {
+				t.Errorf("%s --help lacks %s", cmd, f)
+			}
+		}
+	}
+	for cmd, not := range map[string][]string{
+		"diff": {"--config", "--state-dir", "--verbose"}, "template": {"--config", "--state-dir"}, "runs": {"--config"}, "plan": {"--state-dir"},
+	} {
+		for _, f := range not {
+			if strings.Contains(help(cmd), f+" ") {
+				t.Errorf("%s --help shows %s, which means nothing to it", cmd, f)
+			}
+		}
+	}
+}
