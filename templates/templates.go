@@ -14,6 +14,7 @@ package templates
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -25,10 +26,11 @@ import (
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-// Sheets of a template that hold no records; a validator skips them.
+// Sheets of a template that hold no records; a validator skips them
+// (internal/sheet.IsNotData).
 const (
-	ReadmeSheet = "README"
-	ListsSheet  = "Lists" // allowed values of drop-downs too long to inline
+	ReadmeSheet = sheet.ReadmeSheet
+	ListsSheet  = sheet.ListsSheet // allowed values of drop-downs too long to inline
 	// ActionColumn is the first column of every kind sheet.
 	ActionColumn = "action"
 )
@@ -38,12 +40,6 @@ var Actions = []string{string(batch.Upsert), string(batch.CreateRow), string(bat
 
 // Clear is the cell text that clears a field on the target.
 const Clear = batch.ClearToken
-
-// IsTemplateSheet reports whether a sheet name is one of a template's
-// sheets without records (README, Lists).
-func IsTemplateSheet(name string) bool {
-	return strings.EqualFold(name, ReadmeSheet) || strings.EqualFold(name, ListsSheet)
-}
 
 // SheetName is the sheet a kind gets in a template: its plural in title
 // case ("security_profiles" → "Security Profiles"), which schemas.Set.Kind
@@ -426,6 +422,9 @@ func describe(k *schemas.Kind, f *schemas.Field) string {
 	}
 	if f.Ref != nil {
 		parts = append(parts, fmt.Sprintf("Names a %s by its key.", f.Ref.Kind))
+	}
+	if slices.Contains(k.Expand, f.Path) {
+		parts = append(parts, "May be a range min..max (0000..0002): the row stands for one record per value, paired by position with the row's other ranges.")
 	}
 	if f.Type == "array" {
 		parts = append(parts, "A list: separate the items with ;.")

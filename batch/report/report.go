@@ -30,10 +30,10 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/internal/redact"
 	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
-	"github.com/pbxbatch/pbxbatch/templates"
 )
 
 // File names in the run directory.
@@ -67,6 +67,8 @@ type Input struct {
 	// Samples, when set, are the latencies the runner measured; otherwise
 	// each attempted op's FinishedAt − StartedAt is used.
 	Samples []Sample
+	// Step is the end-of-run step's outcome (nil: the run had none).
+	Step *batch.Step
 	// Next are the next steps, as commands that work as printed (with the
 	// flags the run was started with); the summary sheets show them.
 	Next []string
@@ -211,7 +213,12 @@ func outcomes(res []opResult) map[rowKey]*rowOutcome {
 		if ro.status == "" || severity[st] > severity[ro.status] {
 			ro.status, ro.op = st, o.op
 		}
-		if msg := o.message(); msg != "" && !slices.Contains(ro.messages, msg) {
+		msg := o.message()
+		if msg != "" && o.op.Origin.Parts > 0 {
+			// One record of an expanded row: say which.
+			msg = o.op.Origin.String() + ": " + msg
+		}
+		if msg != "" && !slices.Contains(ro.messages, msg) {
 			ro.messages = append(ro.messages, msg)
 		}
 		if o.res != nil {
@@ -268,7 +275,7 @@ func writeWorkbooks(dir string, in Input, res []opResult, s *Summary) (int, erro
 		why    grouper // from the scrubbed messages
 	)
 	for _, t := range book.Tables {
-		if base, _ := sheet.SplitName(t.Name); templates.IsTemplateSheet(t.Name) || strings.HasPrefix(base, "_") {
+		if base, _ := sheet.SplitName(t.Name); sheet.IsNotData(base) {
 			continue // not data (a template's README, an export's _metadata): nothing to report
 		}
 		m, err := writeTable(t, in, rows, bad, seen, results, failed, &why)
@@ -543,14 +550,14 @@ func wordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// scrub removes the row's secret values from a message, should a platform
-// have echoed one back. Very short values are left alone: masking "1"
-// everywhere would garble the message and protects nothing.
+// scrub masks the row's secret values, in every encoding, in a message,
+// should a platform have echoed one back.
 func scrub(msg string, cells []string, secret []bool) string {
+	var secrets []string
 	for i, v := range cells {
-		if i < len(secret) && secret[i] && len(v) >= 3 {
-			msg = strings.ReplaceAll(msg, v, schemas.Mask)
+		if i < len(secret) && secret[i] {
+			secrets = append(secrets, v)
 		}
 	}
-	return msg
+	return redact.New(secrets...).String(msg)
 }

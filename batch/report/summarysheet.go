@@ -38,6 +38,10 @@ func writeSummarySheet(x *sheet.XLSX, s *Summary, in Input, groups []Group) erro
 	w.cells(countCells("total", s.Counts, sheet.Heading))
 	w.blank()
 	w.pairs(runFacts(s)...)
+	if st := s.EndOfRun; st != nil {
+		w.blank()
+		w.pairs(StepFacts(st)...)
+	}
 	if len(groups) > 0 {
 		w.blank()
 		w.cells([]sheet.Cell{{Value: "failed rows", Style: sheet.Heading}, {Value: "first at", Style: sheet.Heading}, {Value: "why", Style: sheet.Heading}})
@@ -73,6 +77,27 @@ func runFacts(s *Summary) [][2]string {
 	}
 	if s.DurationSeconds > 0 {
 		facts = append(facts, [2]string{"duration", (time.Duration(s.DurationSeconds * float64(time.Second))).Round(time.Millisecond).String()})
+	}
+	return facts
+}
+
+// StepFacts returns the end-of-run step's outcome as label/value pairs,
+// as the summary sheet and apply show it: its status, then one line per
+// server.
+func StepFacts(st *batch.Step) [][2]string {
+	head := string(st.Status)
+	for _, s := range []string{st.Summary, st.Message} {
+		if s != "" {
+			head += ": " + s
+		}
+	}
+	facts := [][2]string{{"end-of-run step (" + strings.Join(st.Changed, ", ") + ")", head}}
+	for _, p := range st.Parts {
+		state := "ok"
+		if !p.OK {
+			state = "FAILED"
+		}
+		facts = append(facts, [2]string{p.Name, strings.TrimSpace(state + " " + p.Message)})
 	}
 	return facts
 }

@@ -34,7 +34,10 @@ type runFlags struct {
 	rate        float64
 	maxFailures int
 	failFast    bool
+	batchSize   int
 	progress    string
+	force       bool // run even when another run holds the target
+	fromTarget  bool // resume: read back every operation (run.Options.FromTarget)
 	quiet       bool
 	format      string
 }
@@ -45,7 +48,9 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.rate, "rate", 0, "requests per second at most, reads and retries included (default: the target's rate)")
 	fl.IntVar(&f.maxFailures, "max-failures", 0, "stop scheduling new operations after this many failures (0 = no limit)")
 	fl.BoolVar(&f.failFast, "fail-fast", false, "stop scheduling at the first failure")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "writes of one kind sent in one request, for platforms that batch them (0 = the platform's maximum, 1 = one by one)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, timestamped log lines otherwise), log, none")
+	fl.BoolVar(&f.force, "force", false, "run even when another run holds the target (only when you know the two touch different records)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only errors and the final summary (no plan, no progress)")
 	fl.StringVar(&f.format, "format", "text", "text, or json: one JSON document on standard output at the end (everything else goes to standard error)")
 }
@@ -98,6 +103,7 @@ type applyFlags struct {
 	target       string
 	yes          bool
 	allowBlocked bool
+	planSHA256   string // the saved plan must hash to this (what plan --out printed)
 }
 
 func newApplyCmd(g *globalOptions) *cobra.Command {
@@ -143,7 +149,8 @@ EXIT STATUS
   0   every operation succeeded (or had nothing to do)
   1   error: invalid input, plan errors, stale plan, target unreachable,
       credentials refused, or the journal could not be written
-  3   some rows failed or were blocked (reports written)
+  3   some rows failed or were blocked, or the end-of-run step (profile
+      generation, publishing) failed (reports written; resume runs it again)
   130 cancelled (resumable)`,
 		Example: `  pbxbatch apply --target lab rollout.xlsx
   pbxbatch plan --target lab --out plan.json rollout.xlsx && pbxbatch apply --target lab plan.json
@@ -158,6 +165,7 @@ EXIT STATUS
 	cmd.Flags().StringVar(&f.target, "target", "", "target name in the config file")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&f.allowBlocked, "allow-blocked", false, "apply even when rows are blocked at plan time (they are reported as blocked)")
+	cmd.Flags().StringVar(&f.planSHA256, "plan-sha256", "", "refuse a saved plan whose SHA-256 is not this one (plan --out prints it): apply only the plan that was reviewed")
 	return cmd
 }
 
@@ -168,6 +176,9 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 	out := f.output(stdout, stderr)
 	var saved *batch.Plan
 	if isPlanFile(arg) {
+		if err := checkReviewed(arg, f.planSHA256); err != nil {
+			return err
+		}
 		var err error
 		if saved, err = plan.Load(arg); err != nil {
 			return fmt.Errorf("%s is not a plan saved by \"pbxbatch plan --out\": %w", arg, err)
@@ -181,6 +192,13 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	f.override(t)
+	// Locked before planning: the plan is made against a target no other
+	// run is changing.
+	lock, err := lockTarget(g, t, f.force, stderr)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	if p := f.progressFor(stderr); p != nil {
 		t.readProgress = p.Reading
 	}
@@ -194,7 +212,7 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 	defer conn.Close()
 
 	total, _, _ := plan.Count(p)
-	fmt.Fprintf(out.info, "Plan for target %s (%s): %s\n", t.Name, t.URL, planLine(total))
+	fmt.Fprintf(out.info, "Plan for target %s (%s): %s\n", t.Name, t.where(), planLine(total))
 	if total.Changes() > 0 && !f.yes && interactive(stdin) {
 		showPlan(stderr, p)
 		if !confirm(stdin, stderr, fmt.Sprintf("Apply %d %s to %s?", total.Changes(), pluralWord(total.Changes(), "change", "changes"), t.Name)) {
@@ -212,6 +230,7 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	defer d.Close()
+	lock.SetRun(d.ID)
 	if err := plan.FillSecrets(p, in.rows); err != nil {
 		return failRun(d, err)
 	}
@@ -288,18 +307,12 @@ func prepareSavedPlan(ctx context.Context, t *target, p *batch.Plan, stderr io.W
 		return nil, nil, nil, err
 	}
 	drifts, err := plan.CheckStale(ctx, conn, p)
+	if err == nil {
+		err = refuseStale(stderr, t, drifts, "Nothing applied. Plan again.")
+	}
 	if err != nil {
 		conn.Close()
 		return nil, nil, nil, err
-	}
-	if len(drifts) > 0 {
-		conn.Close()
-		fmt.Fprintf(stderr, "The plan is stale: %d %s changed on %s since it was made:\n", len(drifts), pluralWord(len(drifts), "record", "records"), t.Name)
-		for _, d := range drifts {
-			fmt.Fprintf(stderr, "  %s\n", d)
-		}
-		fmt.Fprintln(stderr, "Nothing applied. Plan again.")
-		return nil, nil, nil, withCode(exitError)
 	}
 	return p, in, conn, nil
 }
@@ -319,12 +332,12 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 		ConnPaces:   t.connPaces,
 		MaxFailures: f.maxFailures,
 		FailFast:    f.failFast,
+		BatchSize:   f.batchSize,
 		Journal:     j,
 		Prior:       prior,
+		FromTarget:  f.fromTarget,
 	}
-	if l, ok := t.adapter.(adapters.Locker); ok {
-		opts.Locker = l
-	}
+	opts.Locker = adapters.FeaturesOf(t.adapter, conn).Locker
 	notices := stderr
 	if pr := f.progressFor(stderr); pr != nil {
 		opts.Progress = pr
@@ -350,7 +363,7 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 	_, repErr := report.Write(d.Path, report.Input{
 		RunID: d.ID, Adapter: p.Adapter, Target: t.Name, TargetURL: t.URL,
 		InputPath: meta.Input, Started: meta.Started, Finished: out.Finished,
-		Plan: p, Results: out.Results, Kinds: t.adapter.Kinds(), Next: next,
+		Plan: p, Results: out.Results, Kinds: t.adapter.Kinds(), Step: out.Step, Next: next,
 	})
 	var stopped rundir.State
 	switch {
@@ -363,6 +376,8 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 		// on: the run's state says so until "report" writes them.
 		stopped = rundir.Failed
 		runErr = fmt.Errorf("reports not written: %w; write them with: %s", repErr, hints.command("report", d.ID))
+	case out.Step != nil && out.Step.Status == batch.StatusFailed:
+		stopped = rundir.Partial // every row is done, but not in effect
 	}
 	if err := d.Finish(c, stopped, runErr); err != nil {
 		return err
@@ -382,6 +397,7 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 	if repErr == nil {
 		fmt.Fprintf(o.info, "Reports: %s, %s, %s (in %s)\n", report.ResultsFile, report.FailedFile, report.SummaryFile, d.Path)
 	}
+	stepFailed := writeStep(stdout, stderr, out.Step)
 	switch {
 	case stopped == rundir.Cancelled:
 		fmt.Fprintf(stderr, "Cancelled: nothing was lost. Resume with\n  %s\n", next[0])
@@ -395,8 +411,31 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 		fmt.Fprintf(stderr, "%d %s failed, %d blocked, %d skipped: see %s. Fix %s and apply it, or retry as it is:\n  %s\n",
 			c.Failed, pluralWord(c.Failed, "row", "rows"), c.Blocked, c.Skipped, report.ResultsFile, report.FailedFile, strings.Join(next, "\n  "))
 		return withCode(exitPartial)
+	case stepFailed:
+		fmt.Fprintf(stderr, "Resume with\n  %s\nto run the end-of-run step again.\n", hints.command("resume", d.ID))
+		return withCode(exitPartial)
 	}
 	return nil
+}
+
+// writeStep prints the end-of-run step's outcome and reports whether it
+// failed.
+func writeStep(stdout, stderr io.Writer, s *batch.Step) (failed bool) {
+	if s == nil {
+		return false
+	}
+	w := stdout
+	if s.Status != batch.StatusSucceeded {
+		w = stderr
+	}
+	for i, f := range report.StepFacts(s) {
+		indent := "  "
+		if i == 0 {
+			indent = ""
+		}
+		fmt.Fprintf(w, "%s%s: %s\n", indent, f[0], f[1])
+	}
+	return s.Status == batch.StatusFailed
 }
 
 // printer writes through the progress display, so that a notice does not
