@@ -50,6 +50,12 @@ type Entry struct {
 	Message   string         `json:"message,omitempty"`
 	BlockedBy *int           `json:"blocked_by,omitempty"`
 	Before    schemas.Record `json:"before,omitempty"`
+	// Image marks an in-flight mark whose Before is the record as read
+	// just before the write (a before-image, for rollback; nil Before:
+	// the record was absent). After is what the target held right after a
+	// successful write, on its outcome entry. Both redacted.
+	Image bool           `json:"image,omitempty"`
+	After schemas.Record `json:"after,omitempty"`
 	// Step is the end-of-run step's outcome, on its entries (Op StepOp).
 	Step *batch.Step `json:"step,omitempty"`
 	At   time.Time   `json:"at"`

@@ -38,6 +38,9 @@ func (r *runner) batchLimit(i int) int {
 	if !ok {
 		return 0
 	}
+	if r.opts.Images && a != adapters.Create {
+		return 0 // each reads its before-image first (images.go)
+	}
 	n := r.feat.Batcher.MaxBatch(op.Kind, a)
 	if r.opts.BatchSize > 0 {
 		n = min(n, r.opts.BatchSize)

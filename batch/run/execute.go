@@ -67,6 +67,7 @@ type execution struct {
 	change adapters.Change
 	before schemas.Record
 	res    batch.Result
+	img    images // for rollback: see images.go
 
 	sentBefore bool // a create may already exist because of us
 	uncertain  bool // the last write's outcome is unknown: read back first
@@ -94,12 +95,22 @@ func (x *execution) loop(ctx, callCtx context.Context) completion {
 		if x.tries >= r.opts.MaxAttempts {
 			return x.fail(fmt.Sprintf("gave up after %d attempts: %v", x.tries, x.lastErr))
 		}
+		if x.wantsBefore() {
+			if !r.acquire(ctx) {
+				return x.interrupted()
+			}
+			if c, again := x.readBefore(ctx, callCtx); !again {
+				return c
+			}
+			continue
+		}
 		// The in-flight mark goes to disk before waiting for a token and a
 		// call slot, so the fsync overlaps the calls of other operations
 		// instead of adding to this one. A mark for a call that then never
 		// goes out costs resume one read-back.
 		if r.opts.Journal != nil {
 			mark := journal.Entry{Op: x.i, Status: batch.StatusInFlight, Action: x.op.Action, Sent: x.sentAs(), Kind: x.op.Kind, Key: x.op.Key, Attempt: x.res.Attempts + 1}
+			x.markImage(&mark)
 			if err := r.opts.Journal.Sync(mark); err != nil {
 				// Never write what could not be recorded.
 				r.halt.Store(true)
@@ -131,6 +142,7 @@ func (x *execution) send(ctx, callCtx context.Context) (c completion, again bool
 	// Decide before giving the slot back, so that a failure that stops
 	// the run halts it before another operation can start a call.
 	if err == nil {
+		x.readAfter(callCtx)
 		return x.released(x.succeed(result.ID, ""))
 	}
 	x.lastErr = err
@@ -239,6 +251,7 @@ func (x *execution) readBack(ctx context.Context) (done bool, msg string, err er
 	if err != nil && !missing {
 		return false, "", err
 	}
+	x.img.after = got // the after-image, if this read finds the write done
 	switch x.change.Action {
 	case adapters.Create:
 		if missing {
@@ -307,6 +320,7 @@ func (x *execution) finish(stop string, err error) completion {
 	if x.r.opts.Journal != nil {
 		e := x.r.entry(x.i, x.res, x.before)
 		e.Sent = x.sentAs()
+		x.afterImage(&e)
 		x.r.opts.Journal.Append(e)
 	}
 	return completion{op: x.i, res: x.res, fatal: stop, err: err, sent: x.calls > 0}

@@ -79,6 +79,9 @@ type Options struct {
 	// in one request to a connection that batches them (adapters.Batcher);
 	// 0 = as many as the connection takes, 1 = never batch.
 	BatchSize int
+	// Images journals a before-image of every update and delete and an
+	// after-image of every create and update, for rollback (images.go).
+	Images bool
 	// Sleep waits between retries; tests replace it to count and skip
 	// waits. It must return ctx's error when ctx ends first.
 	Sleep func(ctx context.Context, d time.Duration) error

@@ -36,6 +36,7 @@ type runFlags struct {
 	progress    string
 	force       bool // run even when another run holds the target
 	fromTarget  bool // resume: read back every operation (run.Options.FromTarget)
+	noImages    bool // no before- and after-images (run.Options.Images)
 	quiet       bool
 	format      string
 }
@@ -50,6 +51,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, timestamped log lines otherwise), log, none")
 	fl.BoolVar(&f.force, "force", false, "run even when another run holds the target (only when you know the two touch different records)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only errors and the final summary (no plan, no progress)")
+	fl.BoolVar(&f.noImages, "no-before-images", false, "do not read each record just before and after its write for rollback (saves one read per create and delete, two per update; rollback then trusts what the plan read)")
 	fl.StringVar(&f.format, "format", "text", "text, or json: one JSON document on standard output at the end (everything else goes to standard error)")
 }
 
@@ -333,6 +335,7 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 		Journal:     j,
 		Prior:       prior,
 		FromTarget:  f.fromTarget,
+		Images:      !f.noImages,
 	}
 	opts.Locker = adapters.FeaturesOf(t.adapter, conn).Locker
 	notices := stderr
