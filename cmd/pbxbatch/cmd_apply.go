@@ -42,6 +42,13 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
+	f.registerTuning(cmd)
+	cmd.Flags().BoolVar(&f.force, "force", false, "run even when another run holds the target (only when you know the two touch different records)")
+}
+
+// registerTuning registers the run flags but --force (rollback's --force
+// names kinds).
+func (f *runFlags) registerTuning(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.IntVar(&f.concurrency, "concurrency", 0, "calls in flight at most (default: the target's concurrency, else 4)")
 	fl.Float64Var(&f.rate, "rate", 0, "requests per second at most, reads and retries included (default: the target's rate)")
@@ -49,7 +56,6 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.failFast, "fail-fast", false, "stop scheduling at the first failure")
 	fl.IntVar(&f.batchSize, "batch-size", 0, "writes of one kind sent in one request, for platforms that batch them (0 = the platform's maximum, 1 = one by one)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, timestamped log lines otherwise), log, none")
-	fl.BoolVar(&f.force, "force", false, "run even when another run holds the target (only when you know the two touch different records)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only errors and the final summary (no plan, no progress)")
 	fl.BoolVar(&f.noImages, "no-before-images", false, "do not read each record just before and after its write for rollback (saves one read per create and delete, two per update; rollback then trusts what the plan read)")
 	fl.StringVar(&f.format, "format", "text", "text, or json: one JSON document on standard output at the end (everything else goes to standard error)")
@@ -173,7 +179,6 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 	if err := f.check(); err != nil {
 		return err
 	}
-	out := f.output(stdout, stderr)
 	var saved *batch.Plan
 	if isPlanFile(arg) {
 		if err := checkReviewed(arg, f.planSHA256); err != nil {
@@ -199,6 +204,13 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	defer lock.Release()
+	return applyLocked(ctx, g, t, lock, f, saved, arg, stdin, stdout, stderr)
+}
+
+// applyLocked is apply once the target is locked: plan (or check the saved
+// plan), confirm, create the run and execute it.
+func applyLocked(ctx context.Context, g *globalOptions, t *target, lock *rundir.TargetLock, f applyFlags, saved *batch.Plan, arg string, stdin io.Reader, stdout, stderr io.Writer) error {
+	out := f.output(stdout, stderr)
 	if p := f.progressFor(stderr); p != nil {
 		t.readProgress = p.Reading
 	}
@@ -213,6 +225,9 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 
 	total, _, _ := plan.Count(p)
 	fmt.Fprintf(out.info, "Plan for target %s (%s): %s\n", t.Name, t.where(), planLine(total))
+	if total.Changes() > 0 {
+		fmt.Fprintln(out.info, reversibility(t, conn, p))
+	}
 	if total.Changes() > 0 && !f.yes && interactive(stdin) {
 		showPlan(stderr, p)
 		if !confirm(stdin, stderr, fmt.Sprintf("Apply %d %s to %s?", total.Changes(), pluralWord(total.Changes(), "change", "changes"), t.Name)) {

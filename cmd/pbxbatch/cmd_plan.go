@@ -117,6 +117,13 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 	writeNotes(stderr, notes)
 
 	total, _, _ := plan.Count(p)
+	if total.Changes() > 0 {
+		w := stdout
+		if f.format == "json" {
+			w = stderr
+		}
+		fmt.Fprintln(w, reversibility(t, conn, p))
+	}
 	blocked := total.Blocked > 0 || diags.HasErrors()
 	if blocked && !f.allowBlocked {
 		if f.out != "" {

@@ -50,7 +50,7 @@ EXIT STATUS
 		// Every subcommand, each in its own cmd_<name>.go; help lists them
 		// sorted.
 		newTemplateCmd, newValidateCmd, newKindsCmd, newPlanCmd, newApplyCmd, newRunsCmd, newStatusCmd,
-		newResumeCmd, newReportCmd, newExportCmd, newDiffCmd, newSimCmd, newDemoCmd,
+		newResumeCmd, newRollbackCmd, newReportCmd, newExportCmd, newDiffCmd, newSimCmd, newDemoCmd,
 		newVersionCmd, newConfigCmd,
 	} {
 		root.AddCommand(newCmd(g))

@@ -1,0 +1,318 @@
+package main
+
+// End-to-end tests of rollback (issue 19) through the real CLI, against
+// the MX-ONE and sipXcom simulators.
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/batch/export"
+	"github.com/pbxbatch/pbxbatch/batch/journal"
+	"github.com/pbxbatch/pbxbatch/batch/rundir"
+	"github.com/pbxbatch/pbxbatch/internal/sampledata"
+	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/simkit"
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
+
+// csvRow is one row of a hand-made input: its action and record.
+type csvRow struct {
+	action string
+	rec    schemas.Record
+}
+
+// writeKindCSV writes rows of kind k as dir/<plural>.csv with an action
+// column and every field of the kind (blank keeps).
+func writeKindCSV(t *testing.T, dir string, k *schemas.Kind, rows []csvRow, extra ...string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, k.Plural+".csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, _ := sheet.NewCSV(f, false)
+	header := append([]string{"action"}, export.Header(k)...)
+	c.WriteRow(header)
+	for _, r := range rows {
+		cells := []string{r.action}
+		for _, p := range header[1:] {
+			cells = append(cells, r.rec.String(p))
+		}
+		c.WriteRow(cells)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mxoneMix is a rollout in two runs: the base (the sample rollout without
+// its last two users and their extensions), then a change that creates
+// those, updates three users (one with a new password, which no rollback
+// can restore) and deletes a user with its extensions.
+type mxoneMix struct {
+	base, change string
+	updated      []string // userIds
+	deleted      string   // userId
+}
+
+func writeMXONEMix(t *testing.T, dir string) mxoneMix {
+	t.Helper()
+	set := schemas.MustLoad("mxone")
+	r := sampledata.New(smallRollout)
+	m := mxoneMix{base: filepath.Join(dir, "base"), change: filepath.Join(dir, "change")}
+	users := slices.Collect(r.Records("user"))
+	held := map[string]bool{users[len(users)-1].String("userId"): true, users[len(users)-2].String("userId"): true}
+	owned := map[string]int{}
+	for x := range r.Records("extension") {
+		owned[x.String("owner")]++
+	}
+	for _, u := range users[5:] {
+		if id := u.String("userId"); !held[id] && owned[id] > 0 {
+			m.deleted = id
+			break
+		}
+	}
+	for _, kind := range sampledata.Kinds() {
+		k := set.Kind(kind)
+		var base, change []csvRow
+		for rec := range r.Records(kind) {
+			switch {
+			case kind == "user" && held[rec.String("userId")], kind == "extension" && held[rec.String("owner")]:
+				change = append(change, csvRow{"create", rec})
+				continue
+			case kind == "user" && rec.String("userId") == m.deleted, kind == "extension" && rec.String("owner") == m.deleted:
+				change = append(change, csvRow{"delete", k.KeyRecord(rec)})
+			case kind == "user" && len(m.updated) < 3:
+				id := rec.String("userId")
+				m.updated = append(m.updated, id)
+				up := schemas.Record{"userId": id, "firstName": "Renamed" + id, "emailAddress": id + "@new.example", "udf1": "set by the run"}
+				if len(m.updated) == 1 {
+					up["newPassword"] = "rollback-pw" + secretMarker
+				}
+				change = append(change, csvRow{"update", up})
+			}
+			base = append(base, csvRow{"upsert", rec})
+		}
+		writeKindCSV(t, m.base, k, base)
+		if len(change) > 0 {
+			writeKindCSV(t, m.change, k, change)
+		}
+	}
+	if m.deleted == "" {
+		t.Fatal("no sample user with extensions to delete")
+	}
+	return m
+}
+
+// newestRun returns the id of the newest run.
+func newestRun(t *testing.T, e *cliEnv) rundir.Info {
+	t.Helper()
+	runs, err := rundir.List(e.global[3])
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("no run: %v", err)
+	}
+	return runs[0]
+}
+
+// exportTo exports the target as CSV into a new directory and returns it.
+func (e *cliEnv) exportTo(name string) string {
+	e.t.Helper()
+	out := filepath.Join(e.dir, name)
+	e.mustCLI(exitOK, "export", "--target", "lab", "-o", out)
+	return out
+}
+
+// sameExports fails the test with the differences when two exports differ.
+func (e *cliEnv) sameExports(a, b string) {
+	e.t.Helper()
+	code, out, errs := e.cli("diff", a, b)
+	if code != exitOK {
+		e.t.Errorf("exports %s and %s differ (exit %d):\n%s%s", filepath.Base(a), filepath.Base(b), code, tail(out), tail(errs))
+	}
+}
+
+// Apply a mix of creates, updates and deletes, roll it back: the export
+// equals the one taken before the run (the password it set is reported
+// not restorable, and exports hold no password); then roll the rollback
+// back: the export equals the one taken after the run.
+func TestMXONERollbackRestoresTheExportAndRollsBackItself(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	m := writeMXONEMix(t, e.dir)
+	out := e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
+	if !strings.Contains(out, "Reversible: fully") {
+		t.Errorf("a plan of creates only is not said to be fully reversible:\n%s", tail(out))
+	}
+	before := e.exportTo("export-before")
+
+	out = e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.change)
+	if !strings.Contains(out, "Reversible: not fully: 1 user update not restorable: newPassword") {
+		t.Errorf("apply does not say what a rollback cannot restore:\n%s", tail(out))
+	}
+	run := newestRun(t, e)
+	if c := run.Counts; c.Created == 0 || c.Updated != 3 || c.Deleted == 0 {
+		t.Fatalf("the change is not a mix of creates, updates and deletes: %+v", c)
+	}
+	if _, ok := e.sim.Snapshot().User(m.deleted); ok {
+		t.Fatalf("user %s was not deleted", m.deleted)
+	}
+	after := e.exportTo("export-after")
+
+	out = e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", run.ID)
+	for _, want := range []string{
+		"Rollback of run " + run.ID,
+		"0 refused",
+		`user "` + m.updated[0] + `"`, "newPassword", // not restorable, named
+		// The rollback deletes what the run created: a recreate cannot
+		// know their secrets.
+		"Reversible: not fully: 2 user deletes not restorable: newPassword",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rollback output lacks %q:\n%s", want, tail(out))
+		}
+	}
+	if strings.Contains(out, secretMarker) {
+		t.Error("a password was printed")
+	}
+	e.sameExports(before, e.exportTo("export-rolled-back"))
+	u, ok := e.sim.Snapshot().User(m.deleted)
+	if !ok || len(u.Extensions) != 2 && len(u.Extensions) != 1 {
+		t.Errorf("user %s recreated = %v with extensions %v: its extensions must be linked to it again", m.deleted, ok, u.Extensions)
+	}
+	if found, _ := filesWithSecret(t, filepath.Join(e.dir, "state")); len(found) > 0 {
+		t.Errorf("a password is in %v", found)
+	}
+
+	rb := newestRun(t, e)
+	if rb.ID == run.ID {
+		t.Fatal("the rollback made no run")
+	}
+	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", rb.ID)
+	e.sameExports(after, e.exportTo("export-redone"))
+}
+
+// A record edited on the target after the run is refused, with the field
+// named, and left as edited; the rest is rolled back (exit 3). --force
+// for its kind undoes it too.
+func TestMXONERollbackRefusesARecordEditedSinceTheRun(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	m := writeMXONEMix(t, e.dir)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
+	before := e.exportTo("export-before")
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.change)
+	run := newestRun(t, e)
+
+	edited := m.updated[1]
+	edit := filepath.Join(e.dir, "edit")
+	writeKindCSV(t, edit, schemas.MustLoad("mxone").Kind("user"), []csvRow{{"update", schemas.Record{"userId": edited, "lastName": "EditedByHand"}}})
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", edit)
+
+	out := e.mustCLI(exitPartial, "rollback", "--yes", "--progress", "none", run.ID)
+	if !strings.Contains(out, `user "`+edited+`"`) || !strings.Contains(out, "changed on the target since the run: lastName") {
+		t.Errorf("the edited user is not refused with its field:\n%s", tail(out))
+	}
+	if u, _ := e.sim.Snapshot().User(edited); u.LastName != "EditedByHand" {
+		t.Errorf("the edited user was overwritten: last name %q", u.LastName)
+	}
+	if u, _ := e.sim.Snapshot().User(m.updated[2]); strings.HasPrefix(u.FirstName, "Renamed") {
+		t.Errorf("the other updated users were not rolled back: %+v", u)
+	}
+
+	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", "--force", "user", run.ID)
+	if u, _ := e.sim.Snapshot().User(edited); u.LastName == "EditedByHand" || strings.HasPrefix(u.FirstName, "Renamed") {
+		t.Errorf("--force user did not restore the edited user: %+v", u)
+	}
+	e.sameExports(before, e.exportTo("export-forced"))
+}
+
+// A run killed half-way (kill -9, not resumed) is rolled back from its
+// journal: what it did is undone, what it never did is left alone.
+func TestMXONERollbackOfAKilledRunRestoresTheHalfThatHappened(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	e := newMXONEEnv(t, simkit.Options{Latency: 15 * time.Millisecond})
+	m := writeMXONEMix(t, e.dir)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
+	before := e.exportTo("export-before")
+
+	args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", "--concurrency", "1", m.change)
+	var run rundir.Info
+	for wait := 300; ; wait += 150 {
+		killed, out, err := runCLIProcess(t, args, time.After(time.Duration(wait)*time.Millisecond))
+		if !killed {
+			t.Fatalf("the change finished before the kill (%v): the test proves nothing\n%s", err, tail(out))
+		}
+		run = newestRun(t, e)
+		if run.ID != "" && run.State == rundir.Interrupted {
+			if done, all := succeeded(t, run); done > 0 && done < all {
+				break
+			}
+		}
+		if wait > 3000 {
+			t.Fatal("no kill left the run half-way")
+		}
+		// Start over from the base for the next try.
+		if run.State == rundir.Interrupted {
+			e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", run.ID)
+		}
+	}
+	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", run.ID)
+	e.sameExports(before, e.exportTo("export-rolled-back"))
+}
+
+// succeeded counts the writes a run's journal records done, of its writes.
+func succeeded(t *testing.T, info rundir.Info) (done, all int) {
+	t.Helper()
+	last, err := journal.Replay(filepath.Join(info.Dir, rundir.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range last {
+		if e.Status == batch.StatusSucceeded {
+			done++
+		}
+	}
+	return done, info.Ops
+}
+
+// The journal of a run holds before-images with its in-flight marks, and
+// --no-before-images leaves them out.
+func TestApplyJournalsBeforeImagesUnlessTold(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	m := writeMXONEMix(t, e.dir)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
+	images := func() (n int) {
+		entries, err := journal.Read(filepath.Join(newestRun(t, e).Dir, rundir.JournalFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range entries {
+			if x.Image {
+				b, _ := json.Marshal(x)
+				if x.Status != batch.StatusInFlight || strings.Contains(string(b), secretMarker) {
+					t.Errorf("image on a %s entry, or with a secret: %s", x.Status, b)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", "--no-before-images", m.change)
+	if n := images(); n != 0 {
+		t.Errorf("%d before-images with --no-before-images", n)
+	}
+	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", newestRun(t, e).ID)
+	if n := images(); n == 0 {
+		t.Error("no before-image in the rollback's journal")
+	}
+}
