@@ -19,7 +19,7 @@ import (
 func registerCompletions(root *cobra.Command, g *globalOptions) {
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "resume", "status", "report":
+		case "resume", "rollback", "status", "report":
 			c.ValidArgsFunction = firstArg(func() []string { return runIDs(g) })
 		case "kinds", "template", "sim":
 			c.ValidArgsFunction = firstArg(registry().Names)

@@ -316,3 +316,74 @@ func TestApplyJournalsBeforeImagesUnlessTold(t *testing.T) {
 		t.Error("no before-image in the rollback's journal")
 	}
 }
+
+// On sipXcom: a mix of creates, updates and deletes rolled back leaves the
+// export as before the run, except the park orbit it created, which the
+// API cannot delete: refused with the platform's reason (exit 3), and said
+// before the run by apply's summary. The PINs it set are not restorable.
+// Rolling the rollback back redoes the run.
+func TestSipxRollbackRestoresAllButWhatTheAPICannotUndo(t *testing.T) {
+	e, s := newSipxEnv(t, simkit.Options{})
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", sipxRollout)
+	before := e.exportTo("export-before")
+
+	snap := s.Snapshot()
+	set := schemas.MustLoad("sipx")
+	var users []csvRow
+	for _, u := range snap.Users[1:3] {
+		users = append(users, csvRow{"update", schemas.Record{"userName": u.UserName, "firstName": "Renamed", "pin": "9876"}})
+	}
+	users = append(users, csvRow{"create", schemas.Record{"userName": "rollback-new", "firstName": "New", "lastName": "User", "pin": "1234"}})
+	var phone string
+	var lines []csvRow
+	for _, p := range snap.Phones {
+		if len(p.Lines) == 1 {
+			phone = p.SerialNumber
+			lines = append(lines, csvRow{"delete", schemas.Record{"phone": phone, "user": p.Lines[0].UserID}})
+			break
+		}
+	}
+	change := filepath.Join(e.dir, "change")
+	writeKindCSV(t, change, set.Kind("user"), users)
+	writeKindCSV(t, change, set.Kind("line"), lines)
+	writeKindCSV(t, change, set.Kind("phone"), []csvRow{{"delete", schemas.Record{"serialNumber": phone}}})
+	writeKindCSV(t, change, set.Kind("park_orbit"), []csvRow{{"create", schemas.Record{"name": "rollback-orbit", "extension": "4999"}}})
+
+	out := e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", change)
+	if !strings.Contains(out, "1 park_orbit create cannot be undone (it needs a delete): sipXconfig's API can remove park orbits only all at once") {
+		t.Errorf("apply does not say the park orbit cannot be rolled back:\n%s", tail(out))
+	}
+	run := newestRun(t, e)
+	if c := run.Counts; c.Created != 2 || c.Updated != 2 || c.Deleted != 2 {
+		t.Fatalf("the change is not the mix planned: %+v", c)
+	}
+	after := e.exportTo("export-after")
+
+	out = e.mustCLI(exitPartial, "rollback", "--yes", "--progress", "none", run.ID)
+	for _, want := range []string{`park_orbit "rollback-orbit"`, "sipXconfig's API can remove park orbits only all at once", "pin", "1 record was refused"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rollback output lacks %q:\n%s", want, tail(out))
+		}
+	}
+	now := e.exportTo("export-rolled-back")
+	code, diffOut, _ := e.cli("diff", "--format", "json", before, now)
+	var d struct {
+		Changes []struct {
+			Kind   string `json:"kind"`
+			Key    string `json:"key"`
+			Change string `json:"change"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal([]byte(diffOut), &d); err != nil {
+		t.Fatalf("diff --format json: exit %d: %v\n%s", code, err, diffOut)
+	}
+	if len(d.Changes) != 1 || d.Changes[0].Kind != "park_orbit" || d.Changes[0].Key != "rollback-orbit" || d.Changes[0].Change != "added" {
+		t.Errorf("after the rollback the export differs from before the run by %+v, want only the park orbit added", d.Changes)
+	}
+	if code != exitChanges {
+		t.Errorf("diff exit %d: the park orbit should be the one difference", code)
+	}
+
+	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", newestRun(t, e).ID)
+	e.sameExports(after, e.exportTo("export-redone"))
+}

@@ -19,14 +19,15 @@ const (
 // accepted everywhere, so that a script that puts --config before any
 // command keeps working.
 var globalFlagUse = map[string][]string{
-	"apply":  {"config", "state-dir", "verbose"},
-	"plan":   {"config", "verbose"},
-	"resume": {"config", "state-dir", "verbose"},
-	"export": {"config", "verbose"},
-	"runs":   {"state-dir"},
-	"status": {"state-dir"},
-	"report": {"state-dir"},
-	"sim":    {"state-dir"}, // where --tls writes its certificate
+	"apply":    {"config", "state-dir", "verbose"},
+	"plan":     {"config", "verbose"},
+	"resume":   {"config", "state-dir", "verbose"},
+	"rollback": {"config", "state-dir", "verbose"},
+	"export":   {"config", "verbose"},
+	"runs":     {"state-dir"},
+	"status":   {"state-dir"},
+	"report":   {"state-dir"},
+	"sim":      {"state-dir"}, // where --tls writes its certificate
 }
 
 // scopeGlobalFlags makes each command's help list only the global flags it
