@@ -250,11 +250,11 @@ func (d *decider) undoUpdate() {
 		d.inv.AsBefore++ // the update never landed, or was undone already
 		return
 	}
-	if why := d.drift(); why != "" {
-		if !d.done() {
-			why = "neither as before the run nor as the run would have left it (its last attempt's outcome is unknown): " + strings.TrimPrefix(why, "changed on the target since the run: ")
-		}
-		if d.refuseDrift(why) {
+	// An update whose outcome is unknown may have landed in part (an
+	// MX-ONE extension's owner is changed on both sides): whatever it is
+	// now, it is what the run left, and it goes back.
+	if d.done() {
+		if why := d.drift(); why != "" && d.refuseDrift(why) {
 			return
 		}
 	}
@@ -264,15 +264,18 @@ func (d *decider) undoUpdate() {
 func (d *decider) undoDelete() {
 	was, planned := d.before()
 	if d.now != nil {
-		if was != nil && len(plan.ChangedFields(d.k, was, d.now)) == 0 {
+		if was == nil {
+			d.refuse("on the target now, though it was absent before the run; left as it is")
+			return
+		}
+		if len(plan.ChangedFields(d.k, was, d.now)) == 0 {
 			d.inv.AsBefore++ // the delete never landed, or was undone already
 			return
 		}
+		// Done and there again: someone recreated it. Unknown and not as
+		// before: the delete landed in part (MX-ONE unlinks an extension
+		// from its user first); it goes back as it was.
 		if d.done() && d.refuseDrift("created again on the target since the run") {
-			return
-		}
-		if !d.done() {
-			d.inv.AsBefore++ // the delete never landed
 			return
 		}
 		d.restore(was, planned)

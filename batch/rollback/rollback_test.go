@@ -98,8 +98,18 @@ func TestInverseOfEachOutcome(t *testing.T) {
 	f.a.Put("person", edited)
 	f.op(batch.OpUpdate, person("edited", "New"), person("edited", "Old"), batch.StatusSucceeded, true, person("edited", "Old"), person("edited", "New"))
 
+	// Delete in flight that landed in part (unlinked, not deleted): put
+	// back as it was.
+	half := person("halfdeleted", "H")
+	half["groups"] = []any{}
+	f.a.Put("person", half)
+	f.op(batch.OpDelete, schemas.Record{"userId": "halfdeleted"}, person("halfdeleted", "H"), batch.StatusInFlight, true, person("halfdeleted", "H"), nil)
+
 	inv := f.build(t, rollback.Options{})
 	got := steps(inv)
+	if s := got["halfdeleted"]; s.Action != batch.UpdateRow || s.Record.String("groups") != "g0" {
+		t.Errorf("a delete that landed in part: %+v, want restored with its group", s)
+	}
 	if s := got["created"]; s.Action != batch.DeleteRow {
 		t.Errorf("created: %+v, want a delete", s)
 	}

@@ -5,6 +5,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -240,34 +241,40 @@ func TestMXONERollbackOfAKilledRunRestoresTheHalfThatHappened(t *testing.T) {
 	if testing.Short() {
 		t.Skip("subprocess crash test")
 	}
-	e := newMXONEEnv(t, simkit.Options{Latency: 15 * time.Millisecond})
+	e := newMXONEEnv(t, simkit.Options{Latency: 30 * time.Millisecond})
 	m := writeMXONEMix(t, e.dir)
 	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
 	before := e.exportTo("export-before")
 
 	args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", "--concurrency", "1", m.change)
-	var run rundir.Info
-	for wait := 300; ; wait += 150 {
+	// Kill at several moments; each half-way run is rolled back and must
+	// leave the target as before it.
+	halves := 0
+	for wait := 700; halves < 3; wait += 150 {
+		if wait > 6000 {
+			t.Fatalf("only %d kills left the run half-way", halves)
+		}
 		killed, out, err := runCLIProcess(t, args, time.After(time.Duration(wait)*time.Millisecond))
-		if !killed {
+		if !killed && halves == 0 {
 			t.Fatalf("the change finished before the kill (%v): the test proves nothing\n%s", err, tail(out))
 		}
-		run = newestRun(t, e)
-		if run.ID != "" && run.State == rundir.Interrupted {
-			if done, all := succeeded(t, run); done > 0 && done < all {
-				break
-			}
-		}
-		if wait > 3000 {
-			t.Fatal("no kill left the run half-way")
-		}
-		// Start over from the base for the next try.
-		if run.State == rundir.Interrupted {
+		run := newestRun(t, e)
+		if !killed {
 			e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", run.ID)
+			break
 		}
+		if run.State != rundir.Interrupted {
+			continue // killed while planning: nothing was sent
+		}
+		done, all := succeeded(t, run)
+		e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", run.ID)
+		if done == 0 || done == all {
+			continue
+		}
+		halves++
+		t.Logf("killed after %d ms, %d of %d operations done", wait, done, all)
+		e.sameExports(before, e.exportTo(fmt.Sprintf("export-rolled-back-%d", wait)))
 	}
-	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", run.ID)
-	e.sameExports(before, e.exportTo("export-rolled-back"))
 }
 
 // succeeded counts the writes a run's journal records done, of its writes.
