@@ -16,6 +16,7 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/export"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
+	"github.com/pbxbatch/pbxbatch/batch/report"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/internal/sampledata"
 	"github.com/pbxbatch/pbxbatch/internal/sheet"
@@ -196,6 +197,15 @@ func TestMXONERollbackRestoresTheExportAndRollsBackItself(t *testing.T) {
 	rb := newestRun(t, e)
 	if rb.ID == run.ID {
 		t.Fatal("the rollback made no run")
+	}
+	// A run like any other: listed, its reports regenerated from its input.
+	if status := e.mustCLI(exitOK, "status", rb.ID); !strings.Contains(status, "succeeded") {
+		t.Errorf("status of the rollback:\n%s", status)
+	}
+	os.Remove(filepath.Join(rb.Dir, report.ResultsFile))
+	e.mustCLI(exitOK, "report", rb.ID)
+	if _, err := os.Stat(filepath.Join(rb.Dir, report.ResultsFile)); err != nil {
+		t.Errorf("report did not regenerate the rollback's results.xlsx: %v", err)
 	}
 	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", rb.ID)
 	e.sameExports(after, e.exportTo("export-redone"))
@@ -393,4 +403,36 @@ func TestSipxRollbackRestoresAllButWhatTheAPICannotUndo(t *testing.T) {
 
 	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", newestRun(t, e).ID)
 	e.sameExports(after, e.exportTo("export-redone"))
+}
+
+// A rollback killed half-way is resumed like any run, and ends with the
+// target as before the rolled-back run.
+func TestMXONERollbackKilledAndResumed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	e := newMXONEEnv(t, simkit.Options{Latency: 30 * time.Millisecond})
+	m := writeMXONEMix(t, e.dir)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
+	before := e.exportTo("export-before")
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.change)
+	run := newestRun(t, e)
+
+	args := append(slices.Clone(e.global), "rollback", "--yes", "--progress", "none", "--concurrency", "1", run.ID)
+	for wait := 700; ; wait += 150 {
+		killed, out, err := runCLIProcess(t, args, time.After(time.Duration(wait)*time.Millisecond))
+		if !killed {
+			t.Fatalf("the rollback finished before the kill (%v): the test proves nothing\n%s", err, tail(out))
+		}
+		if rb := newestRun(t, e); rb.ID != run.ID && rb.State == rundir.Interrupted {
+			if done, _ := succeeded(t, rb); done > 0 {
+				e.mustCLI(exitOK, "resume", "--progress", "none", rb.ID)
+				break
+			}
+		}
+		if wait > 6000 {
+			t.Fatal("no kill interrupted the rollback once it had started")
+		}
+	}
+	e.sameExports(before, e.exportTo("export-rolled-back"))
 }
