@@ -309,7 +309,7 @@ func (d *decider) restore(was schemas.Record, planned bool) {
 		}
 		_, had := rec.Get(f.Path)
 		v, has := d.now.Get(f.Path)
-		if !had && has && !schemas.IsZero(v) {
+		if !had && has && !empty(v) {
 			clear = append(clear, f.Path)
 		}
 	}
@@ -355,11 +355,26 @@ func restorable(k *schemas.Kind, image schemas.Record) schemas.Record {
 		if !settable(f) {
 			continue
 		}
-		if v, ok := image.Get(f.Path); ok && v != nil {
+		if v, ok := image.Get(f.Path); ok && !empty(v) {
 			out.Set(f.Path, v)
 		}
 	}
 	return out
+}
+
+// empty says whether a value is no value: a blank cell keeps the target's
+// value, so a field the image holds empty is cleared instead (false and 0
+// are values).
+func empty(v any) bool {
+	switch t := schemas.Normalize(v).(type) {
+	case nil:
+		return true
+	case string:
+		return t == ""
+	case []any:
+		return len(t) == 0
+	}
+	return false
 }
 
 // unknowable lists the secret and write-only fields of k that cannot be

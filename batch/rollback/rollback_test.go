@@ -185,7 +185,9 @@ func TestWriteInput(t *testing.T) {
 	now := person("updated", "New")
 	now["email"] = "set@by.the.run"
 	f.a.Put("person", now)
-	f.op(batch.OpUpdate, now, nil, batch.StatusSucceeded, true, person("updated", "Old"), now)
+	was := person("updated", "Old")
+	was["email"] = "" // held empty: cleared too, not kept
+	f.op(batch.OpUpdate, now, nil, batch.StatusSucceeded, true, was, now)
 	inv := f.build(t, rollback.Options{})
 	dir := filepath.Join(t.TempDir(), "in")
 	if err := inv.WriteInput(dir); err != nil {

@@ -366,6 +366,9 @@ func TestSipxRollbackRestoresAllButWhatTheAPICannotUndo(t *testing.T) {
 	writeKindCSV(t, change, set.Kind("phone"), []csvRow{{"delete", schemas.Record{"serialNumber": phone}}})
 	writeKindCSV(t, change, set.Kind("park_orbit"), []csvRow{{"create", schemas.Record{"name": "rollback-orbit", "extension": "4999"}}})
 
+	if out := e.mustCLI(exitChanges, "plan", "--target", "lab", change); !strings.Contains(out, "Reversible: not fully: ") || !strings.Contains(out, "2 user updates not restorable: pin") {
+		t.Errorf("plan does not say what a rollback cannot undo:\n%s", tail(out))
+	}
 	out := e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", change)
 	if !strings.Contains(out, "1 park_orbit create cannot be undone (it needs a delete): sipXconfig's API can remove park orbits only all at once") {
 		t.Errorf("apply does not say the park orbit cannot be rolled back:\n%s", tail(out))
