@@ -27,7 +27,12 @@
 //     outcome is Unknown. Retry idempotent reads per request (retry.Do).
 //     Wait on Target.Pacer before every request and implement RequestPacer,
 //     so the configured rate bounds requests; apply Target.WrapTransport to
-//     the transport you build (pbxbatch -v logs through it).
+//     the transport you build (pbxbatch -v logs through it). A platform that
+//     writes several records in one request, needs a step at the end of a
+//     run, or is not an HTTP API implements Batcher, Finisher or Transport
+//     (features.go); range rows (x-expand) and references to compound keys
+//     (x-refs "with") are declared in the schemas. The engine needs nothing
+//     else.
 //  4. Pass adaptertest.Run against the simulator, with and without faults,
 //     in adapters/verba's tests.
 //  5. Export func Platform() Platform from adapters/verba/platform.go: the

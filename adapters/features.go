@@ -53,8 +53,10 @@ type Finisher interface {
 	// a run that changed none of them does not run it.
 	FinishKinds() []string
 	// Finish runs the step once; changed holds the kinds among FinishKinds
-	// that the run created, updated or deleted records of. An error means
-	// the step did not (fully) take effect: say what failed and where.
+	// that the run created, updated or deleted records of. It must be safe
+	// to run again: resume does when a run died during it. An error means
+	// the step did not (fully) take effect: say what failed and where, and
+	// classify it (Retryable, Throttled and Unknown are tried again).
 	Finish(ctx context.Context, changed []string) (StepResult, error)
 }
 

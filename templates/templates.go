@@ -15,6 +15,7 @@ package templates
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -238,7 +239,7 @@ func (b *builder) readme(kinds []*schemas.Kind) error {
 		}
 		lines = append(lines, line{s, b.wrap})
 	}
-	const width = 120
+	const width = 100 // characters: fits a landscape page unscaled
 	name := ReadmeSheet
 	if err := b.f.SetColWidth(name, "A", "A", width); err != nil {
 		return err
@@ -422,6 +423,9 @@ func describe(k *schemas.Kind, f *schemas.Field) string {
 	}
 	if f.Ref != nil {
 		parts = append(parts, fmt.Sprintf("Names a %s by its key.", f.Ref.Kind))
+	}
+	if slices.Contains(k.Expand, f.Path) {
+		parts = append(parts, "May be a range min..max (0000..0002): the row stands for one record per value, paired by position with the row's other ranges.")
 	}
 	if f.Type == "array" {
 		parts = append(parts, "A list: separate the items with ;.")

@@ -6,10 +6,12 @@
 //
 // Its kinds (schemas/stub) mirror a real PBX in miniature: site ← group
 // (self-referencing parent) ← person (a list of groups, a secret PIN) ←
-// phone (compound key number+site, owner → person). It behaves like a strict
-// PBX: a create of an existing key is a Conflict, an update of a missing one
-// is NotFound, a dangling reference is refused, a referenced record cannot be
-// deleted, and secrets are never read back.
+// phone (compound key number+site, owner → person) ← voicemail (a reference
+// to that compound key); vuser creates go out in batches, a vuser row may be
+// a range, and an end-of-run step publishes vusers and voicemails (batch.go).
+// It behaves like a strict PBX: a create of an existing key is a Conflict, an
+// update of a missing one is NotFound, a dangling reference is refused, a
+// referenced record cannot be deleted, and secrets are never read back.
 //
 // Tests inject behaviour at run time: latency (fixed or per call), faults by
 // rule (see Fault) including writes that land but are reported as Unknown,

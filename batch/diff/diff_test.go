@@ -150,7 +150,7 @@ func TestOutputs(t *testing.T) {
 	for _, want := range []string{
 		"people\n  ~ jdoe  (old people.csv:3, new people!3)\n      email: \"jdoe@old.example\" → \"jdoe@example.com\"\n",
 		"  + new  (new people!4)\n",
-		"person  1 added, 1 changed, 3 unchanged\n", // a CSV and an xlsx export of "'=x" agree
+		"person     1 added, 1 changed, 3 unchanged\n", // a CSV and an xlsx export of "'=x" agree
 		"Differences: 1 added, 0 removed, 2 changed.\n",
 	} {
 		if !strings.Contains(out, want) {

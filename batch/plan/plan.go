@@ -70,6 +70,7 @@ const (
 	CodeAction       = "plan.action"        // an action the planner does not know
 	CodeBlockedBy    = "plan.blocked_by"    // (warning) blocked because a row it needs is blocked
 	CodeDeleteAbsent = "plan.delete_absent" // (warning) delete of a record the target does not have
+	CodeReadOnly     = "plan.read_only"     // (warning) a read-only value differs from the target's: not changed
 )
 
 // entry is one input row while it is being planned.
@@ -117,11 +118,12 @@ func Build(ctx context.Context, conn adapters.Conn, kinds *schemas.Set, rows []b
 		p.rank[k.Name] = i
 	}
 	p.caps, p.locker = opts.Capabilities, opts.Locker
-	if c, ok := conn.(adapters.Capabilities); ok && p.caps == nil {
-		p.caps = c
+	feat := adapters.FeaturesOf(nil, conn)
+	if p.caps == nil {
+		p.caps = feat.Capabilities
 	}
-	if l, ok := conn.(adapters.Locker); ok && p.locker == nil {
-		p.locker = l
+	if p.locker == nil {
+		p.locker = feat.Locker
 	}
 
 	p.index(rows)

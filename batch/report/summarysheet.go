@@ -27,22 +27,26 @@ func countCells(name string, c batch.Counts, style sheet.Style) []sheet.Cell {
 // writeSummarySheet writes results.xlsx's summary: counts per kind and in
 // all, the run, the reasons rows failed for, and the next steps.
 func writeSummarySheet(x *sheet.XLSX, s *Summary, in Input, groups []Group) error {
-	t, err := x.NewTable(SummarySheet, countColumns, sheet.TableOptions{Wrap: true})
+	t, err := x.NewTable(SummarySheet, countColumns, sheet.TableOptions{})
 	if err != nil {
 		return err
 	}
-	w := rowWriter{t: t}
+	w := rowWriter{t: t, span: true}
 	for _, k := range s.Kinds {
 		w.cells(countCells(k.Kind, k.Counts, sheet.Plain))
 	}
 	w.cells(countCells("total", s.Counts, sheet.Heading))
 	w.blank()
 	w.pairs(runFacts(s)...)
+	if st := s.EndOfRun; st != nil {
+		w.blank()
+		w.pairs(StepFacts(st)...)
+	}
 	if len(groups) > 0 {
 		w.blank()
-		w.cells([]sheet.Cell{{Value: "why rows failed", Style: sheet.Heading}, {Value: "rows", Style: sheet.Heading}, {Value: "first at", Style: sheet.Heading}})
+		w.cells([]sheet.Cell{{Value: "failed rows", Style: sheet.Heading}, {Value: "first at", Style: sheet.Heading}, {Value: "why", Style: sheet.Heading}})
 		for _, g := range groups {
-			w.cells([]sheet.Cell{{Value: g.Reason}, {Value: strconv.Itoa(g.Count), Number: true}, {Value: g.First}})
+			w.cells([]sheet.Cell{{Value: strconv.Itoa(g.Count), Number: true}, {Value: g.First}, {Value: g.Reason, Span: true}})
 		}
 	}
 	if len(in.Next) > 0 {
@@ -73,6 +77,27 @@ func runFacts(s *Summary) [][2]string {
 	}
 	if s.DurationSeconds > 0 {
 		facts = append(facts, [2]string{"duration", (time.Duration(s.DurationSeconds * float64(time.Second))).Round(time.Millisecond).String()})
+	}
+	return facts
+}
+
+// StepFacts returns the end-of-run step's outcome as label/value pairs,
+// as the summary sheet and apply show it: its status, then one line per
+// server.
+func StepFacts(st *batch.Step) [][2]string {
+	head := string(st.Status)
+	for _, s := range []string{st.Summary, st.Message} {
+		if s != "" {
+			head += ": " + s
+		}
+	}
+	facts := [][2]string{{"end-of-run step (" + strings.Join(st.Changed, ", ") + ")", head}}
+	for _, p := range st.Parts {
+		state := "ok"
+		if !p.OK {
+			state = "FAILED"
+		}
+		facts = append(facts, [2]string{p.Name, strings.TrimSpace(state + " " + p.Message)})
 	}
 	return facts
 }
@@ -135,8 +160,9 @@ func rowList(rows []int, max int) string {
 
 // rowWriter writes rows to a table and keeps the first error.
 type rowWriter struct {
-	t   *sheet.Table
-	err error
+	t    *sheet.Table
+	span bool // a pair's value runs on to the right rather than widen its column
+	err  error
 }
 
 func (w *rowWriter) cells(c []sheet.Cell) {
@@ -149,6 +175,6 @@ func (w *rowWriter) blank() { w.cells(nil) }
 
 func (w *rowWriter) pairs(kv ...[2]string) {
 	for _, p := range kv {
-		w.cells([]sheet.Cell{{Value: p[0], Style: sheet.Heading}, {Value: p[1]}})
+		w.cells([]sheet.Cell{{Value: p[0], Style: sheet.Heading}, {Value: p[1], Span: w.span}})
 	}
 }

@@ -30,7 +30,7 @@ import (
 // 2: send it alone). Operations an earlier attempt sent are read back one
 // by one first.
 func (r *runner) batchLimit(i int) int {
-	if r.feat.Batcher == nil || r.opts.BatchSize == 1 || r.opts.Prior[i].Attempt > 0 {
+	if r.feat.Batcher == nil || r.opts.BatchSize == 1 || r.readBackFirst(i) {
 		return 0
 	}
 	op := r.plan.Ops[i]

@@ -16,6 +16,7 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/journal"
 	"github.com/pbxbatch/pbxbatch/batch/run"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
+	"github.com/pbxbatch/pbxbatch/internal/pace"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -203,5 +204,21 @@ func TestKill9InTheMiddleOfBatchesThenResume(t *testing.T) {
 	t.Logf("killed %d times; %d members confirmed by reading back; target calls %v", kills, readBack, st.Calls)
 	if kills >= 3 && readBack == 0 {
 		t.Error("no kill caught a batch that landed: the test did not exercise the unknown outcome")
+	}
+}
+
+func TestBatchCountsAsOneRequestForPacing(t *testing.T) {
+	b := vusers(25)
+	a := stub.New()
+	// Throttled once already: 20 successful requests would raise the rate
+	// a step. Three batches are three requests, not 25.
+	p := pace.New(pace.Config{Rate: 100})
+	p.Throttled()
+	out, err := run.Run(context.Background(), open(t, a), b.p, b.kinds, run.Options{BatchSize: 10, Pacer: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Stats().Calls["vuser/batch"] != 3 || out.FinalRate != 50 {
+		t.Fatalf("calls %v, final rate %v; want 3 batches and the rate still halved (3 requests succeeded, not 25)", a.Stats().Calls, out.FinalRate)
 	}
 }

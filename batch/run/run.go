@@ -15,6 +15,12 @@
 //
 // A failed operation does not stop the others; what depends on it is
 // marked blocked, once, naming the row at the root of the failure.
+//
+// Ready writes of a kind the connection batches (adapters.Batcher) share
+// one request, each journaled and reported on its own (batch.go). A
+// connection's end-of-run step (adapters.Finisher) runs once every
+// operation has its outcome, journaled so that resume runs it again if it
+// did not finish (finish.go).
 package run
 
 import (
@@ -157,6 +163,7 @@ type runner struct {
 	doneN      int // operations with a final status, for progress
 	failedN    int
 	blockedN   int
+	live       live
 	done       chan completion
 
 	latMu sync.Mutex

@@ -120,7 +120,7 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 		first := sp.cols[sp.keyCols[0]]
 		if p, dup := keys[h]; dup {
 			o := first.origin
-			o.Row = int(row)
+			o.Row, o.Part, o.Parts = int(row), r.row.Origin.Part, r.row.Origin.Parts
 			r.diags.Add(diag.Diagnostic{Severity: diag.Error, Origin: o, Field: first.field.Path, Code: "key.duplicate",
 				Message: fmt.Sprintf("%s %q is already at %s; each %s may appear once: remove one row or change its key", k.Name, key, x.origin(unpack(p)), k.Name),
 				Value:   key})
@@ -202,7 +202,7 @@ func (x *cross) finish(rows int, out *diag.List) {
 		}
 		refs = append(refs, p)
 	}
-	slices.SortFunc(refs, func(a, b *pendingRef) int { return cmpPos(a.first, b.first) })
+	slices.SortFunc(refs, func(a, b *pendingRef) int { return cmp.Or(cmpPos(a.first, b.first), strings.Compare(a.text, b.text)) })
 	for i, p := range refs {
 		target := p.target
 		more := ""

@@ -5,7 +5,8 @@
 //
 // Three layers run over each table:
 //
-//  1. per row: text cells are converted to the schema's types, guarded
+//  1. per row (a range row of an x-expand kind first expands into its
+//     records, expand.go): text cells are converted to the schema's types, guarded
 //     against spreadsheet damage (cells stored as numbers where the schema
 //     keeps digits as text, lost + signs, scientific notation, …), checked
 //     by the domain rules the schema names (x-rule, rules.go) and validated

@@ -50,10 +50,15 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
+			step, err := stepFromJournal(filepath.Join(info.Dir, rundir.JournalFile))
+			if err != nil {
+				return err
+			}
 			_, err = report.Write(info.Dir, report.Input{
 				RunID: info.ID, Adapter: p.Adapter, Target: info.Target, TargetURL: info.TargetURL,
 				InputPath: inputPath, Started: info.Started, Finished: finished,
-				Plan: p, Results: results, Kinds: kinds,
+				Plan: p, Results: results, Kinds: kinds, Step: step,
+				Next: nextSteps{g: g, id: info.ID, target: info.Target}.after(info.Counts, nil, info.Dir),
 			})
 			if err != nil {
 				return err
@@ -77,6 +82,9 @@ func resultsFromJournal(path string, finished time.Time) ([]batch.Result, time.T
 	byOp := map[int]*batch.Result{}
 	var order []int
 	for _, e := range entries {
+		if e.Op == journal.StepOp {
+			continue
+		}
 		r := byOp[e.Op]
 		if r == nil {
 			r = &batch.Result{Op: e.Op}
@@ -99,4 +107,18 @@ func resultsFromJournal(path string, finished time.Time) ([]batch.Result, time.T
 		results = append(results, *byOp[id])
 	}
 	return results, finished, nil
+}
+
+// stepFromJournal returns the end-of-run step's last outcome, or nil.
+func stepFromJournal(path string) (*batch.Step, error) {
+	e, ok, err := journal.LastStep(path)
+	if err != nil || !ok {
+		return nil, err
+	}
+	step := &batch.Step{Status: e.Status, Message: e.Message, Attempts: e.Attempt}
+	if e.Step != nil {
+		step = e.Step
+		step.Status = e.Status
+	}
+	return step, nil
 }

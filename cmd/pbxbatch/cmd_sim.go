@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,7 +57,7 @@ EXIT STATUS
   0  stopped by an interrupt (Ctrl-C) or SIGTERM
   1  could not start: unknown adapter, bad flag, address in use, invalid seed`,
 		Example: `  pbxbatch sim mxone
-  pbxbatch sim mxone --listen 127.0.0.1:8443 --seed inventory.xlsx --tls
+  pbxbatch sim mxone --listen 127.0.0.1:0 --seed inventory.xlsx --tls
   pbxbatch sim mxone --latency 20ms --jitter 5ms --fault-rate 0.05 --rate-limit 100`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -90,7 +91,13 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
+			if listen == "" {
+				listen = defaultSimListen(o.TLS)
+			}
 			srv, err := simkit.Start(listen, h, o)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return fmt.Errorf("%s is taken (another simulator?): %w; serve on any free port with --listen 127.0.0.1:0", listen, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -116,7 +123,7 @@ EXIT STATUS
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", "127.0.0.1:8443", "address to serve on (host:port; port 0 picks a free one)")
+	f.StringVar(&listen, "listen", "", "address to serve on (host:port; port 0 picks a free one) (default 127.0.0.1:8080, with --tls 127.0.0.1:8443)")
 	f.StringVar(&username, "username", "admin", "username the simulator accepts")
 	f.StringVar(&password, "password", "", "password the simulator accepts (default $"+simPasswordEnv+", else admin)")
 	f.StringVar(&seedPath, "seed", "", "workbook (.xlsx, .csv or directory) to load first, in the import format")
@@ -131,6 +138,15 @@ EXIT STATUS
 	f.StringVar(&caOut, "ca-out", "", "with --tls, where to write the certificate to trust (default STATE-DIR/sim-ADAPTER-ca.pem)")
 	f.DurationVar(&o.TokenLifetime, "token-lifetime", 0, "lifetime of issued tokens (default: the platform's documented one)")
 	return cmd
+}
+
+// defaultSimListen is where sim serves without --listen: the port says
+// what it speaks (8443 for HTTPS, 8080 for plain HTTP).
+func defaultSimListen(tls bool) string {
+	if tls {
+		return "127.0.0.1:8443"
+	}
+	return "127.0.0.1:8080"
 }
 
 func writeCA(path string, pem []byte) error {
@@ -148,8 +164,9 @@ func printSimBanner(w io.Writer, adapter string, srv *simkit.Server, username, p
 	if seed != "" {
 		fmt.Fprintf(w, "seeded from %s (POST %s/_sim/reset restores it)\n", seed, srv.URL)
 	}
-	fmt.Fprintf(w, "credentials: username %s, password %s\n", username, password)
-	fmt.Fprintf(w, "  export %s='%s'\n", simPasswordEnv, strings.ReplaceAll(password, "'", `'\''`))
+	// Never the password itself: this banner ends up in terminals'
+	// scrollback and CI logs.
+	fmt.Fprintf(w, "credentials: username %s, password %s (set $%s to it where pbxbatch runs)\n", username, passwordSource(password), simPasswordEnv)
 	fmt.Fprintf(w, "counters:    curl %s%s/_sim/stats\n", curlTLS(caFile), srv.URL)
 	if host, _, err := net.SplitHostPort(srv.Addr); err == nil {
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
@@ -157,8 +174,8 @@ func printSimBanner(w io.Writer, adapter string, srv *simkit.Server, username, p
 		}
 	}
 	fmt.Fprintf(w, "\nready to paste into pbxbatch.yaml:\n\n")
-	fmt.Fprintf(w, "targets:\n  sim:\n    adapter: %s\n    url: %s\n    username: %s\n    password_env: %s\n    rate: 50\n    concurrency: 8\n",
-		adapter, srv.URL, username, simPasswordEnv)
+	fmt.Fprintf(w, "targets:\n  sim-%s:\n    adapter: %s\n    url: %s\n    username: %s\n    password_env: %s\n    rate: 50\n    concurrency: 8\n",
+		adapter, adapter, srv.URL, username, simPasswordEnv)
 	if caFile != "" {
 		abs, err := filepath.Abs(caFile)
 		if err != nil {
@@ -167,6 +184,17 @@ func printSimBanner(w io.Writer, adapter string, srv *simkit.Server, username, p
 		fmt.Fprintf(w, "    tls:\n      ca_file: %s\n", abs)
 	}
 	fmt.Fprintf(w, "\nserving until interrupted (Ctrl-C)\n")
+}
+
+// passwordSource says where the simulator's password came from, without it.
+func passwordSource(password string) string {
+	switch {
+	case password == "admin":
+		return "the default (admin)"
+	case password == os.Getenv(simPasswordEnv):
+		return "from $" + simPasswordEnv
+	}
+	return "as given with --password"
 }
 
 func curlTLS(caFile string) string {

@@ -214,7 +214,7 @@ func (r *Rollout) Sheets(set *schemas.Set) ([]sampledata.Sheet, error) {
 }
 
 // WriteTestdata writes the sample rollout under dir (testdata/sipx):
-// rollout.xlsx and its CSV twin.
+// rollout.xlsx, its CSV twin and the broken cases.
 func WriteTestdata(dir string, set *schemas.Set) error {
 	sheets, err := New(Default()).Sheets(set)
 	if err != nil {
@@ -226,5 +226,14 @@ func WriteTestdata(dir string, set *schemas.Set) error {
 	if err := sampledata.WriteXLSX(filepath.Join(dir, "rollout.xlsx"), sheets); err != nil {
 		return err
 	}
-	return sampledata.WriteCSVDir(filepath.Join(dir, "rollout-csv"), sheets)
+	if err := sampledata.WriteCSVDir(filepath.Join(dir, "rollout-csv"), sheets); err != nil {
+		return err
+	}
+	return sampledata.WriteBroken(filepath.Join(dir, "broken"), set, Broken())
+}
+
+// Broken lists the broken workbooks of testdata/sipx/broken: customer-made
+// damage on a small rollout (12 users, 6 desk phones).
+func Broken() []sampledata.Case {
+	return sampledata.SipxCustomer(New(Config{Users: 12, Phones: 6}).Sheets)
 }
