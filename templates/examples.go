@@ -34,7 +34,7 @@ func Examples(set *schemas.Set) (map[string]schemas.Record, error) {
 			if !ok || target == nil || target.ReadOnly || target == k {
 				continue // a catalogue is the platform's own; a parent is optional
 			}
-			key := out[target.Name].String(target.Key[0])
+			key := out[target.Name].String(r.KeyField) // the key field the reference holds (one of a compound key)
 			for _, item := range strings.Split(schemas.Text(v), ";") {
 				if item != key {
 					return nil, fmt.Errorf("kind %s: the example of %s is %q, but the example %s is %q; make them equal so that the example rows apply together", k.Name, r.Field, item, target.Name, key)

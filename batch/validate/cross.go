@@ -128,7 +128,7 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 		first := sp.cols[sp.keyCols[0]]
 		if p, dup := keys[h]; dup {
 			o := first.origin
-			o.Row = int(row)
+			o.Row, o.Part, o.Parts = int(row), r.row.Origin.Part, r.row.Origin.Parts
 			r.diags.Add(diag.Diagnostic{Severity: diag.Error, Origin: o, Field: first.field.Path, Code: "key.duplicate",
 				Message: fmt.Sprintf("%s %q is already at %s; each %s may appear once: remove one row or change its key", k.Name, key, x.origin(unpack(p)), k.Name),
 				Value:   key})
@@ -161,12 +161,9 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 			continue // a catalogue of the platform: never in a workbook, plan checks it; --kind: other sheets are not read
 		}
 		at := pos{sp.tableIdx, row, uint32(sp.cols[ci].idx)}
-		vals, many := v.([]any)
-		if !many {
-			vals = []any{v}
-		}
-		for _, item := range vals {
-			text := schemas.Text(item)
+		_, many := v.([]any)
+		for _, key := range ref.Keys(r.row.Set) {
+			text := target.KeyOf(key)
 			h := x.hash(text)
 			if target == k && r.keyOK && !many {
 				x.selfRef(k, r, ref.Field, h, at)

@@ -5,7 +5,8 @@
 //
 // Three layers run over each table:
 //
-//  1. per row: text cells are converted to the schema's types, guarded
+//  1. per row (a range row of an x-expand kind first expands into its
+//     records, expand.go): text cells are converted to the schema's types, guarded
 //     against spreadsheet damage (cells stored as numbers where the schema
 //     keeps digits as text, lost + signs, scientific notation, …), checked
 //     by the domain rules the schema names (x-rule, rules.go) and validated
@@ -409,9 +410,9 @@ func (v *Validator) table(ctx context.Context, t *table, k *schemas.Kind, x *cro
 	for range v.opts.Workers {
 		wg.Go(func() {
 			for b := range jobs {
-				out := make([]rowResult, len(b.rows))
-				for i, r := range b.rows {
-					out[i] = sp.check(r)
+				out := make([]rowResult, 0, len(b.rows))
+				for _, r := range b.rows {
+					out = append(out, sp.expand(r)...)
 				}
 				b.out <- out
 			}

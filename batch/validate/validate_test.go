@@ -69,7 +69,13 @@ func (m *memRows) Close() error      { return nil }
 
 func run(t *testing.T, opts Options, tables ...*table) (*Result, []batch.Row) {
 	t.Helper()
-	v, err := New(testSet(t), opts)
+	return runWith(t, testSet(t), opts, tables...)
+}
+
+// runWith validates tables against the kinds of set.
+func runWith(t *testing.T, set *schemas.Set, opts Options, tables ...*table) (*Result, []batch.Row) {
+	t.Helper()
+	v, err := New(set, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,12 +23,14 @@ import (
 type target struct {
 	adapters.Target
 	adapter adapters.Adapter
-	// pacer is the target's one request budget (rate: in the config),
-	// shared by the connection, the planner's reads and the runner.
+	// pacer is the target's one request budget (rate: in the config):
+	// every request of the connection waits on it (Target.Pacer), and the
+	// runner takes its retry backoff from it.
 	pacer *pace.Pacer
-	// connPaces: the adapter waits on pacer before every request, so the
-	// rate bounds requests (an MX-ONE extension create is four of them).
-	connPaces bool
+	// readProgress, when set, shows planning's reads of the live state.
+	readProgress func(done, total int)
+	// notes hears the pacer's circuit breaker open and close (stderr).
+	notes io.Writer
 }
 
 // loadTarget reads the named target from the config file and finds its
@@ -37,34 +39,45 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 	if name == "" {
 		return nil, fmt.Errorf("name the target with --target (targets are defined in %s)", g.config)
 	}
-	t, err := config.LoadTarget(g.config, name, warn)
+	reg := registry()
+	t, err := config.LoadTarget(g.config, name, reg, warn)
 	if err != nil {
 		return nil, err
 	}
-	a, err := registry().Get(t.Adapter)
+	a, err := reg.Get(t.Adapter)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if t.URL == "" && adapters.FeaturesOf(a, nil).HTTP {
+		return nil, fmt.Errorf("target %s in %s has no url: adapter %s talks to an HTTP API; add url: https://host:port", t.Name, g.config, t.Adapter)
 	}
 	if g.verbose {
 		log := slog.New(slog.NewTextHandler(warn, nil)).With("target", t.Name)
 		t.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return httplog.Transport(rt, log) }
 	}
-	return &target{Target: t, adapter: a}, nil
+	return &target{Target: t, adapter: a, notes: warn}, nil
 }
 
 // open connects to the target, retrying a login that meets a transient
 // fault. Adapters retry their own reads request by request (retry.Do);
 // writes are the runner's business.
 func (t *target) open(ctx context.Context) (adapters.Conn, error) {
-	t.pacer = pace.New(pace.Config{Rate: t.Rate})
-	if rp, ok := t.adapter.(adapters.RequestPacer); ok && rp.PacesRequests() {
-		t.Target.Pacer, t.connPaces = t.pacer, true
-	}
+	t.pacer = pace.New(pace.Config{Rate: t.Rate, Notify: func(msg string) { fmt.Fprintf(t.notes, "%s: %s\n", t.Name, msg) }})
+	t.Target.Pacer = t.pacer
 	conn, err := retry.Open(ctx, t.adapter, t.Target, retry.Options{Pacer: t.pacer})
 	if err != nil {
-		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.URL, err)
+		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.where(), err)
 	}
 	return conn, nil
+}
+
+// where names the target's endpoint for messages: its url, or its adapter
+// for a target that is not an HTTP API.
+func (t *target) where() string {
+	if t.URL == "" {
+		return "adapter " + t.Adapter
+	}
+	return t.URL
 }
 
 // input is a validated workbook: its rows and what validation said.
@@ -130,21 +143,14 @@ func planWorkbook(ctx context.Context, t *target, path string, stderr io.Writer)
 // planOptions are the planner's options for a target and input.
 func (t *target) planOptions(in *input) plan.Options {
 	opts := plan.Options{
-		Reads:       plan.Reads{Concurrency: t.Concurrency},
+		Reads:       plan.Reads{Concurrency: t.Concurrency, Progress: t.readProgress},
 		Target:      t.Name,
 		TargetURL:   t.URL,
 		Input:       in.path,
 		InputSHA256: in.sha256,
 	}
-	if !t.connPaces && t.pacer != nil {
-		opts.Reads.Limiter = t.pacer
-	}
-	if c, ok := t.adapter.(adapters.Capabilities); ok {
-		opts.Capabilities = c
-	}
-	if l, ok := t.adapter.(adapters.Locker); ok {
-		opts.Locker = l
-	}
+	f := adapters.FeaturesOf(t.adapter, nil)
+	opts.Capabilities, opts.Locker = f.Capabilities, f.Locker
 	return opts
 }
 
