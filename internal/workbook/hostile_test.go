@@ -147,3 +147,20 @@ func TestHugeCellIsRefusedWhileReading(t *testing.T) {
 		t.Errorf("inline: %v", err)
 	}
 }
+
+// Merged ranges are listed up to the warning cap and counted beyond it.
+func TestMergedRangesAreCapped(t *testing.T) {
+	p := newXLSX(t, func(f *excelize.File) {
+		must(t, f.SetSheetRow("Users", "A1", &[]any{"userId", "name"}))
+		for i := range maxListedWarnings + 50 {
+			must(t, f.MergeCell("Users", fmt.Sprintf("A%d", 2*i+2), fmt.Sprintf("B%d", 2*i+2)))
+		}
+	})
+	b, err := Open(p, Options{})
+	must(t, err)
+	defer b.Close()
+	l := findDiag(b.Diags, "read.merged_cells")
+	if len(l) != maxListedWarnings+1 || !strings.Contains(l[len(l)-1].Message, "50 more ranges") {
+		t.Fatalf("%d merged-cell findings, last %v", len(l), l[len(l)-1])
+	}
+}

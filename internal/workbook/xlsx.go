@@ -80,6 +80,9 @@ func (b *Book) openXLSX(path string, opts Options) error {
 				b.Diags.Errorf(o, "", "read.merged_cells",
 					"cells %s are merged, so only the first holds a value; unmerge them (Home › Merge & Center) and fill in every cell", ref)
 			}
+			if more := t.scan.nMerges - len(t.scan.merges); more > 0 {
+				b.Diags.Errorf(t.Origin(0, -1), "", "read.merged_cells", "%d more ranges of this sheet are merged (not listed one by one); unmerge every cell of the sheet", more)
+			}
 		}
 		b.Tables = append(b.Tables, t)
 	}

@@ -110,7 +110,8 @@ type sheetScan struct {
 	file     *zip.File
 	limit    int64
 	maxText  int64
-	merges   []string // ranges as written ("A5:C5")
+	merges   []string // ranges as written ("A5:C5"), the first maxListedWarnings
+	nMerges  int      // all merged ranges
 	formulas int      // number of formula cells
 	numbers  int      // number of cells that hold a number
 	lastRow  int      // the last row that has a <row> or <c> element
@@ -143,7 +144,9 @@ func scanSheet(zf *zip.File, limit, maxText int64) (*sheetScan, error) {
 		case evNumber:
 			s.numbers++
 		case evMerge:
-			s.merges = append(s.merges, sc.ref)
+			if s.nMerges++; len(s.merges) < maxListedWarnings {
+				s.merges = append(s.merges, sc.ref)
+			}
 		}
 	}
 }
