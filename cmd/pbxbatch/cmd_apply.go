@@ -264,7 +264,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		stopped = rundir.Cancelled
 	case runErr != nil:
 		stopped = rundir.Failed
-	case out.Step != nil && out.Step.Status == batch.StatusFailed:
+	case out.Step != nil && out.Step.Status != batch.StatusSucceeded:
 		stopped = rundir.Partial // every row is done, but not in effect
 	}
 	if err := d.Finish(out.Counts, stopped, runErr); err != nil {
@@ -280,7 +280,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	if sum != nil || repErr == nil {
 		fmt.Fprintf(stdout, "Reports: %s, %s, %s (in %s)\n", report.ResultsFile, report.FailedFile, report.SummaryFile, d.Path)
 	}
-	stepFailed := writeStep(stdout, stderr, out.Step)
+	stepUndone := writeStep(stdout, stderr, out.Step)
 	switch {
 	case stopped == rundir.Cancelled:
 		fmt.Fprintf(stderr, "Cancelled. Nothing was lost: resume with\n  pbxbatch resume %s\n", d.ID)
@@ -292,16 +292,16 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		fmt.Fprintf(stderr, "%d %s failed, %d blocked, %d skipped: see %s; fix %s and apply it again, or resume with\n  pbxbatch resume %s\n",
 			c.Failed, pluralWord(c.Failed, "row", "rows"), c.Blocked, c.Skipped, report.ResultsFile, report.FailedFile, d.ID)
 		return withCode(exitPartial)
-	case stepFailed:
+	case stepUndone:
 		fmt.Fprintf(stderr, "Resume with\n  pbxbatch resume %s\nto run the end-of-run step again.\n", d.ID)
 		return withCode(exitPartial)
 	}
 	return nil
 }
 
-// writeStep prints the end-of-run step's outcome and reports whether it
-// failed.
-func writeStep(stdout, stderr io.Writer, s *batch.Step) (failed bool) {
+// writeStep prints the end-of-run step's outcome and reports whether it is
+// undone (failed, or not run: the changes are not in effect).
+func writeStep(stdout, stderr io.Writer, s *batch.Step) (undone bool) {
 	if s == nil {
 		return false
 	}
@@ -316,7 +316,7 @@ func writeStep(stdout, stderr io.Writer, s *batch.Step) (failed bool) {
 		}
 		fmt.Fprintf(w, "%s%s: %s\n", indent, f[0], f[1])
 	}
-	return s.Status == batch.StatusFailed
+	return s.Status != batch.StatusSucceeded
 }
 
 // onInterrupt makes the first Ctrl-C cancel the run gracefully (calls in
