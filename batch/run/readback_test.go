@@ -129,3 +129,32 @@ func TestResumeStartCountsWhatIsAlreadySettled(t *testing.T) {
 		t.Errorf("start events: done %v of %v, want 1 already settled of %d", ev.done, ev.total, len(b.p.Ops))
 	}
 }
+
+// An operation sent in an earlier attempt and blocked in this one keeps its
+// attempts in the journal: the next resume must still read it back.
+func TestBlockedKeepsTheAttemptsOfEarlierRuns(t *testing.T) {
+	b := rollout(1, 1, 0)
+	a := stub.New()
+	a.Put("site", schemas.Record{"siteName": "HQ"})
+	a.AddFault(stub.Fault{Op: "create", Kind: "group", Class: adapters.Permanent})
+	prior := map[int]journal.Entry{
+		0: {Op: 0, Status: batch.StatusSucceeded, Attempt: 1},
+		2: {Op: 2, Status: batch.StatusFailed, Attempt: 2},
+	}
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, err := journal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.Run(context.Background(), open(t, a), b.p, b.kinds, run.Options{Journal: j, Prior: prior}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	last, err := journal.Replay(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := last[2]; e.Status != batch.StatusBlocked || e.Attempt != 2 {
+		t.Errorf("person journaled as %+v, want blocked with its 2 earlier attempts", e)
+	}
+}

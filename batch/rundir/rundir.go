@@ -351,13 +351,15 @@ func stat(path string) (Info, error) {
 	if m.State == Running && !held(filepath.Join(path, lockFile)) {
 		info.State = Interrupted
 	}
-	if info.State == Running || info.State == Interrupted {
-		counts, err := journalCounts(filepath.Join(path, JournalFile), m.Ops)
-		if err != nil {
-			// Shown, not fatal: the run is still there to be resumed.
-			info.Error = fmt.Sprintf("%v; pbxbatch resume --from-target %s reads every operation back from the target instead", err, m.ID)
-			return info, nil
-		}
+	if info.State == Succeeded {
+		return info, nil // nothing left to resume: its journal is not read
+	}
+	counts, err := journalCounts(filepath.Join(path, JournalFile), m.Ops)
+	switch {
+	case err != nil:
+		// Shown, not fatal: the run is still there to be resumed.
+		info.Error = fmt.Sprintf("%v; pbxbatch resume --from-target %s reads every operation back from the target instead", err, m.ID)
+	case info.State == Running || info.State == Interrupted:
 		info.Counts = counts
 	}
 	return info, nil
@@ -403,6 +405,8 @@ func List(stateDir string) ([]Info, error) {
 		}
 		out = append(out, info)
 	}
-	slices.SortFunc(out, func(a, b Info) int { return cmp.Compare(b.ID, a.ID) })
+	// Newest first by start time: ids have one-second resolution, and two
+	// runs started within a second must still come in order.
+	slices.SortFunc(out, func(a, b Info) int { return cmp.Or(b.Started.Compare(a.Started), cmp.Compare(b.ID, a.ID)) })
 	return out, nil
 }

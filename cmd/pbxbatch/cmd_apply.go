@@ -56,6 +56,7 @@ type applyFlags struct {
 	target       string
 	yes          bool
 	allowBlocked bool
+	planSHA256   string // the saved plan must hash to this (what plan --out printed)
 }
 
 func newApplyCmd(g *globalOptions) *cobra.Command {
@@ -107,6 +108,7 @@ EXIT STATUS
 	cmd.Flags().StringVar(&f.target, "target", "", "target name in the config file")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&f.allowBlocked, "allow-blocked", false, "apply even when rows are blocked at plan time (they are reported as blocked)")
+	cmd.Flags().StringVar(&f.planSHA256, "plan-sha256", "", "refuse a saved plan whose SHA-256 is not this one (plan --out prints it): apply only the plan that was reviewed")
 	return cmd
 }
 
@@ -158,6 +160,9 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 // secrets are still masked: runApply saves it so, then fills them in.
 func prepareApply(ctx context.Context, t *target, f applyFlags, arg string, stderr io.Writer) (*batch.Plan, *input, adapters.Conn, error) {
 	if strings.EqualFold(filepath.Ext(arg), ".json") {
+		if err := checkReviewed(arg, f.planSHA256); err != nil {
+			return nil, nil, nil, err
+		}
 		saved, err := plan.Load(arg)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("%s is not a plan saved by \"pbxbatch plan --out\": %w", arg, err)

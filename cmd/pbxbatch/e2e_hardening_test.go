@@ -7,10 +7,13 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -18,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +33,7 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
 	"github.com/pbxbatch/pbxbatch/batch/plan"
+	"github.com/pbxbatch/pbxbatch/batch/report"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/internal/redact/redacttest"
 	"github.com/pbxbatch/pbxbatch/internal/sampledata"
@@ -87,7 +92,6 @@ func newMXONEEnvBehindProxy(t *testing.T, o simkit.Options, password string) (*c
 	t.Helper()
 	var px *proxy
 	e := newMXONEEnvVia(t, o, password, func(simURL string) string { px = newProxy(t, simURL); return px.URL })
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(e.dir, "cache")) // target locks
 	return e, px
 }
 
@@ -95,10 +99,76 @@ func isExtensionCreate(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/pm-extension-ms/")
 }
 
-// An extension create lands and every request after it fails until the
-// proxy is told to stop, so the operation ends failed with its extension on
-// the target. Resume must read it back and finish it, never create it again.
+func isUserCreate(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/user-ms/")
+}
+
+// refusing is a proxy rule that answers 400 to the requests match accepts
+// whose count (from 1) pick accepts, and passes the rest on.
+func refusing(match func(*http.Request) bool, pick func(n int64) bool) func(http.ResponseWriter, *http.Request, []byte) bool {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if match(r) && pick(n.Add(1)) {
+			refuse(w, http.StatusBadRequest, "refused by the test proxy")
+			return true
+		}
+		return false
+	}
+}
+
+func first(n int64) bool { return n == 1 }
+
+// An extension create lands, then the requests that finish it fail until
+// the proxy is told to stop, so the operation ends failed with its extension
+// on the target: its read-back refused, or its user link out of retries.
+// Resume must read it back and finish it as an update, never create it
+// again.
 func TestMXONEResumeNeverRecreatesAFailedCreateThatLanded(t *testing.T) {
+	for name, after := range map[string]func() func(http.ResponseWriter, *http.Request, []byte) bool{
+		"read-back refused":        refuseAfterFirstExtensionCreate,
+		"user link out of retries": failFirstUserLink,
+	} {
+		t.Run(name, func(t *testing.T) { resumeAfterALandedCreate(t, after()) })
+	}
+}
+
+// refuseAfterFirstExtensionCreate lets the first extension create through
+// and refuses every request after it.
+func refuseAfterFirstExtensionCreate() func(http.ResponseWriter, *http.Request, []byte) bool {
+	var landed atomic.Bool
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if isExtensionCreate(r) && landed.CompareAndSwap(false, true) {
+			return false // this one reaches the simulator
+		}
+		if !landed.Load() {
+			return false
+		}
+		refuse(w, http.StatusBadRequest, "refused by the test proxy")
+		return true
+	}
+}
+
+// failFirstUserLink answers 500 to every write of the first user an
+// extension is linked to.
+func failFirstUserLink() func(http.ResponseWriter, *http.Request, []byte) bool {
+	var mu sync.Mutex
+	user := ""
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if r.Method != http.MethodPut || !strings.HasPrefix(r.URL.Path, "/user-ms/user/v1/") {
+			return false
+		}
+		mu.Lock()
+		user = cmp.Or(user, r.URL.Path)
+		hit := user == r.URL.Path
+		mu.Unlock()
+		if hit {
+			refuse(w, http.StatusInternalServerError, "link refused by the test proxy")
+		}
+		return hit
+	}
+}
+
+func resumeAfterALandedCreate(t *testing.T, rule func(http.ResponseWriter, *http.Request, []byte) bool) {
 	e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, "e2e-secret-pw")
 	dir := filepath.Join(e.dir, "csv")
 	r := writeRolloutCSV(t, dir, smallRollout, "", nil)
@@ -111,33 +181,31 @@ func TestMXONEResumeNeverRecreatesAFailedCreateThatLanded(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var landed atomic.Bool
-	px.set(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
-		if isExtensionCreate(r) && landed.CompareAndSwap(false, true) {
-			return false // this one reaches the simulator
-		}
-		if !landed.Load() {
-			return false
-		}
-		refuse(w, http.StatusBadRequest, "refused by the test proxy")
-		return true
-	})
+	px.set(rule)
 	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", dir)
-	if n := len(e.sim.Snapshot().Extensions); !landed.Load() || n != 1 {
-		t.Fatalf("%d extensions on the target after the failing apply, want the one that landed", n)
-	}
 	px.set(nil)
-
 	runs, err := rundir.List(e.global[3])
 	if err != nil || len(runs) != 2 {
 		t.Fatalf("runs: %v %v", runs, err)
 	}
+	failed := runs[0].Counts.Failed
+	snap := e.sim.Snapshot()
+	landed := 0
+	for _, x := range snap.Extensions {
+		if x.Owner == "" {
+			landed++
+		}
+	}
+	if failed == 0 || landed == 0 {
+		t.Fatalf("%d failed, %d extensions on the target without their owner: the test proves nothing", failed, landed)
+	}
+
 	out := e.mustCLI(exitOK, "resume", "--progress", "none", runs[0].ID)
 	if n := e.sim.Stats().TotalDuplicateCreates(); n != 0 {
 		t.Errorf("%d duplicate-create attempts at the simulator: resume sent a create that had landed again", n)
 	}
 	assertSimHolds(t, e.sim.Snapshot(), r)
-	want := "0 already settled, " + strconv.Itoa(r.Len("extension")) + " to read back first"
+	want := fmt.Sprintf("%d already settled, %d to read back first, 0 to run", runs[0].Ops-failed, failed)
 	if !strings.Contains(out, want) {
 		t.Errorf("resume does not say what it does (%q):\n%s", want, out)
 	}
@@ -149,14 +217,14 @@ func TestMXONEResumeNeverRecreatesAFailedCreateThatLanded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	asUpdate := 0
+	asUpdate := map[int]bool{}
 	for _, e := range entries {
 		if e.Sent == batch.OpUpdate && e.Status == batch.StatusSucceeded {
-			asUpdate++
+			asUpdate[e.Op] = true
 		}
 	}
-	if asUpdate != 1 {
-		t.Errorf("%d creates journaled as finished by an update, want 1", asUpdate)
+	if len(asUpdate) != landed {
+		t.Errorf("%d creates journaled as finished by an update, want %d", len(asUpdate), landed)
 	}
 }
 
@@ -190,23 +258,19 @@ const (
 	echoUserPW   = `&<>"'-Zq9!usr`
 )
 
-func withHostilePasswords(sheets []sampledata.Sheet) []sampledata.Sheet {
-	for i, s := range sheets {
-		if s.Kind != "user" {
-			continue
-		}
-		idCol := slices.Index(s.Header, "userId")
-		rows := s.Rows
-		sheets[i].Header = append(slices.Clone(s.Header), "newPassword")
-		sheets[i].Rows = func(yield func([]string) bool) {
-			for row := range rows {
-				if !yield(append(slices.Clone(row), "pw-"+row[idCol]+echoUserPW)) {
-					return
-				}
-			}
-		}
+// writePasswordRollout writes a small rollout workbook whose users have
+// passwords ending in suffix.
+func writePasswordRollout(t *testing.T, path, suffix string) *sampledata.Rollout {
+	t.Helper()
+	r := sampledata.New(sampledata.Config{Locations: 2, Users: 8, Extensions: 8})
+	sheets, err := r.Sheets(schemas.MustLoad("mxone"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return sheets
+	if err := sampledata.WriteXLSX(path, withPasswordsEnding(sheets, suffix)); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // A server echoing what it was sent, in each style: no password, the
@@ -218,14 +282,7 @@ func TestMXONEEchoedSecretsAreMaskedInEveryEncoding(t *testing.T) {
 		t.Run(style, func(t *testing.T) {
 			e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, echoTargetPW)
 			in := filepath.Join(e.dir, "rollout.xlsx")
-			r := sampledata.New(sampledata.Config{Locations: 2, Users: 8, Extensions: 8})
-			sheets, err := r.Sheets(schemas.MustLoad("mxone"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sampledata.WriteXLSX(in, withHostilePasswords(sheets)); err != nil {
-				t.Fatal(err)
-			}
+			r := writePasswordRollout(t, in, echoUserPW)
 			var secrets []string
 			for u := range r.Records("user") {
 				secrets = append(secrets, "pw-"+u.String("userId")+echoUserPW)
@@ -235,7 +292,7 @@ func TestMXONEEchoedSecretsAreMaskedInEveryEncoding(t *testing.T) {
 			// Every other user create is refused with the request echoed.
 			var n atomic.Int64
 			px.set(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
-				if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/user-ms/") && n.Add(1)%2 == 1 {
+				if isUserCreate(r) && n.Add(1)%2 == 1 {
 					echo(w, r, body)
 					return true
 				}
@@ -360,6 +417,7 @@ func TestMXONETwoAppliesOnOneTargetAreRefused(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill() }) // when the test fails before Wait
 	var runID string
 	for deadline := time.Now().Add(30 * time.Second); runID == ""; time.Sleep(20 * time.Millisecond) {
 		if runs, _ := rundir.List(e.global[3]); len(runs) > 0 {
@@ -427,14 +485,7 @@ func TestMXONEResumeRefusesAnotherTargetAndStaleRecords(t *testing.T) {
 	back()
 
 	// The first user create is refused; --fail-fast leaves most unsent.
-	var refused atomic.Bool
-	px.set(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/user-ms/") && refused.CompareAndSwap(false, true) {
-			refuse(w, http.StatusBadRequest, "refused by the test proxy")
-			return true
-		}
-		return false
-	})
+	px.set(refusing(isUserCreate, first))
 	e.mustCLI(exitPartial, "apply", "--yes", "--fail-fast", "--concurrency", "1", "--target", "lab", "--progress", "none", dir)
 	px.set(nil)
 	runs, _ := rundir.List(e.global[3])
@@ -480,5 +531,200 @@ func TestMXONEResumeRefusesAnotherTargetAndStaleRecords(t *testing.T) {
 	out = e.mustCLI(exitError, "resume", "--progress", "none", run.ID)
 	if !strings.Contains(out, "stale") || !strings.Contains(out, unsent.Key) || !strings.Contains(out, "created on the target since") {
 		t.Errorf("resume over a record changed since is not refused naming it (%s):\n%s", unsent.Key, out)
+	}
+}
+
+// A saved plan edited after review is refused when apply is given the
+// digest plan --out printed; the reviewed one applies.
+func TestMXONESavedPlanIsCheckedAgainstWhatWasReviewed(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	dir := filepath.Join(e.dir, "in")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "locations.csv"), []byte("locationName,description\nStockholm,HQ\n"), 0o644)
+	planFile := filepath.Join(e.dir, "plan.json")
+	out := e.mustCLI(exitChanges, "plan", "--target", "lab", "--out", planFile, dir)
+	m := regexp.MustCompile(`sha256 ([0-9a-f]{64})`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("plan --out prints no digest:\n%s", out)
+	}
+	reviewed, _ := os.ReadFile(planFile)
+	os.WriteFile(planFile, bytes.Replace(reviewed, []byte(`"HQ"`), []byte(`"Edited"`), 1), 0o644)
+	out = e.mustCLI(exitError, "apply", "--yes", "--target", "lab", "--progress", "none", "--plan-sha256", m[1], planFile)
+	if !strings.Contains(out, "not the plan that was reviewed") || len(e.sim.Snapshot().Locations) != 0 {
+		t.Errorf("an edited plan was not refused:\n%s", out)
+	}
+	os.WriteFile(planFile, reviewed, 0o644)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", "--plan-sha256", m[1], planFile)
+}
+
+// A damaged journal line: runs shows it, resume says what to do, resume
+// --from-target reads every operation back and finishes without a
+// duplicate. Then the target is restored from a backup taken before the
+// run: --from-target makes it whole again.
+func TestMXONEResumeFromTargetAfterADamagedJournalAndARestore(t *testing.T) {
+	e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, "e2e-secret-pw")
+	dir := filepath.Join(e.dir, "csv")
+	r := writeRolloutCSV(t, dir, smallRollout, "", nil)
+	px.set(refusing(isExtensionCreate, func(n int64) bool { return n%3 == 0 }))
+	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", dir)
+	px.set(nil)
+	runs, _ := rundir.List(e.global[3])
+	run := runs[0]
+	path := filepath.Join(run.Dir, rundir.JournalFile)
+	raw, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(raw), "\n")
+	os.WriteFile(path, []byte(lines[0]+"{damaged\n"+strings.Join(lines[1:], "")), 0o600)
+
+	out := e.mustCLI(exitOK, "runs")
+	if !strings.Contains(out, "damaged journal entry") || !strings.Contains(out, "--from-target") {
+		t.Errorf("runs does not show the damaged journal:\n%s", out)
+	}
+	out = e.mustCLI(exitError, "resume", "--progress", "none", run.ID)
+	if !strings.Contains(out, "resume --from-target "+run.ID) {
+		t.Errorf("resume does not say what to do:\n%s", out)
+	}
+	e.mustCLI(exitOK, "resume", "--from-target", "--progress", "none", run.ID)
+	assertSimHolds(t, e.sim.Snapshot(), r)
+	if n := e.sim.Stats().TotalDuplicateCreates(); n != 0 {
+		t.Errorf("%d duplicate creates after resume --from-target", n)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(run.Dir, "journal.damaged-*.jsonl")); len(kept) != 1 {
+		t.Errorf("the damaged journal was not kept: %v", kept)
+	}
+
+	// Restored from a backup older than the run: every record it created
+	// is gone. A plain resume trusts the journal; --from-target re-creates.
+	if err := e.sim.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	out = e.mustCLI(exitOK, "resume", "--from-target", "--progress", "none", run.ID)
+	if !strings.Contains(out, "to read back first") {
+		t.Errorf("resume --from-target does not say it reads back:\n%s", out)
+	}
+	assertSimHolds(t, e.sim.Snapshot(), r)
+	if n := e.sim.Stats().TotalDuplicateCreates(); n != 0 {
+		t.Errorf("%d duplicate creates after the restore", n)
+	}
+}
+
+// Resume and report find an input that moved (--input, checked by its
+// SHA-256); without it resume says how.
+func TestMXONEResumeAndReportFindAMovedInput(t *testing.T) {
+	e, px := newMXONEEnvBehindProxy(t, simkit.Options{}, "e2e-secret-pw")
+	in := filepath.Join(e.dir, "rollout.xlsx")
+	r := writePasswordRollout(t, in, secretMarker)
+	px.set(refusing(isUserCreate, first))
+	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", in)
+	px.set(nil)
+	runs, _ := rundir.List(e.global[3])
+	moved := filepath.Join(e.dir, "moved", "rollout.xlsx")
+	os.MkdirAll(filepath.Dir(moved), 0o755)
+	if err := os.Rename(in, moved); err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustCLI(exitError, "resume", "--progress", "none", runs[0].ID)
+	if !strings.Contains(out, "--input") {
+		t.Errorf("resume without the input does not say how to find it:\n%s", out)
+	}
+	e.mustCLI(exitOK, "resume", "--progress", "none", "--input", moved, runs[0].ID)
+	assertSimHolds(t, e.sim.Snapshot(), r)
+	os.Remove(filepath.Join(runs[0].Dir, report.ResultsFile))
+	other := filepath.Join(e.dir, "other.xlsx")
+	writeRollout(t, other, smallRollout)
+	if out := e.mustCLI(exitError, "report", "--input", other, runs[0].ID); !strings.Contains(out, "not the input") {
+		t.Errorf("report accepted another input:\n%s", out)
+	}
+	e.mustCLI(exitOK, "report", "--input", moved, runs[0].ID)
+	if _, err := os.Stat(filepath.Join(runs[0].Dir, report.ResultsFile)); err != nil {
+		t.Errorf("report with the moved input wrote no results.xlsx: %v", err)
+	}
+}
+
+// afterJournalGrows fires d after the newest run's journal in stateDir has
+// grown (the run is writing), so that a kill lands in the middle of a run
+// rather than while it is still planning.
+func afterJournalGrows(stateDir string, d time.Duration) <-chan time.Time {
+	size := func() int64 {
+		runs, _ := rundir.List(stateDir)
+		if len(runs) == 0 {
+			return 0
+		}
+		fi, err := os.Stat(filepath.Join(runs[0].Dir, rundir.JournalFile))
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	fire := make(chan time.Time, 1)
+	go func() {
+		start := size()
+		for deadline := time.Now().Add(2 * time.Minute); size() <= start && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(d)
+		fire <- time.Now()
+	}()
+	return fire
+}
+
+// chaosEnv names the fault rates of TestMXONEChaosFaultsKillAndResume; the
+// test is skipped without it (it takes minutes):
+//
+//	PBXBATCH_CHAOS_FAULT_RATES=0.3,0.5 go test -run Chaos -v ./cmd/pbxbatch
+const chaosEnv = "PBXBATCH_CHAOS_FAULT_RATES"
+
+// Every fault the simulator has, writes that land and fail included, at
+// each rate; apply is killed with SIGKILL three times and resumed until it
+// finishes. Zero duplicate-create attempts reach the simulator.
+func TestMXONEChaosFaultsKillAndResume(t *testing.T) {
+	rates := os.Getenv(chaosEnv)
+	if rates == "" {
+		t.Skip("set " + chaosEnv + " (e.g. 0.3,0.5) to run")
+	}
+	faults, err := simkit.ParseFaults("429,503,500,drop,timeout,write/500@after,write/drop@after,write/timeout@after")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range strings.Split(rates, ",") {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(s, func(t *testing.T) {
+			e := newMXONEEnv(t, simkit.Options{FaultRate: rate, Faults: faults, FaultSeed: 11, Latency: 2 * time.Millisecond,
+				TimeoutHold: 300 * time.Millisecond, RetryAfter: 10 * time.Millisecond})
+			in := filepath.Join(e.dir, "rollout.xlsx")
+			r := writeRollout(t, in, smallRollout)
+			rng := rand.New(rand.NewPCG(uint64(rate*100), 3))
+			args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", in)
+			kills, resumes := 0, 0
+			for attempt := 0; ; attempt++ {
+				var kill <-chan time.Time
+				if kills < 3 {
+					kill = afterJournalGrows(e.global[3], time.Duration(200+rng.IntN(2000))*time.Millisecond)
+				}
+				killed, out, err := runCLIProcess(t, args, kill)
+				if killed {
+					kills++
+				}
+				if err == nil {
+					break
+				}
+				if attempt > 40 {
+					t.Fatalf("not done after %d attempts: %v\n%s", attempt, err, tail(out))
+				}
+				if runs, _ := rundir.List(e.global[3]); len(runs) > 0 {
+					args = append(slices.Clone(e.global), "resume", "--progress", "none", runs[0].ID)
+					resumes++
+				}
+			}
+			assertSimHolds(t, e.sim.Snapshot(), r)
+			st := e.sim.Stats()
+			t.Logf("fault rate %s: %d faults injected, %d kills while the run was writing its journal, %d resumes, %d duplicate-create attempts",
+				s, st.TotalFaults(), kills, resumes, st.TotalDuplicateCreates())
+			if n := st.TotalDuplicateCreates(); n != 0 {
+				t.Errorf("%d duplicate-create attempts: %v", n, st.DuplicateCreates)
+			}
+		})
 	}
 }

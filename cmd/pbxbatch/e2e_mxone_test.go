@@ -84,6 +84,7 @@ func newMXONEEnvVia(t *testing.T, o simkit.Options, password string, via func(si
 		t.Fatal(err)
 	}
 	t.Setenv(e2ePasswordEnv, password)
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache")) // where target locks go
 	return &cliEnv{t: t, sim: sim, srv: srv, dir: dir,
 		global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}
 }
@@ -388,6 +389,12 @@ const secretMarker = "-Zq9!secret"
 
 // withPasswords adds a newPassword column to the users sheet.
 func withPasswords(sheets []sampledata.Sheet) []sampledata.Sheet {
+	return withPasswordsEnding(sheets, secretMarker)
+}
+
+// withPasswordsEnding adds a newPassword column to the users sheet:
+// "pw-", the userId, then suffix.
+func withPasswordsEnding(sheets []sampledata.Sheet, suffix string) []sampledata.Sheet {
 	for i, s := range sheets {
 		if s.Kind != "user" {
 			continue
@@ -397,7 +404,7 @@ func withPasswords(sheets []sampledata.Sheet) []sampledata.Sheet {
 		sheets[i].Header = append(slices.Clone(s.Header), "newPassword")
 		sheets[i].Rows = func(yield func([]string) bool) {
 			for row := range rows {
-				if !yield(append(slices.Clone(row), "pw-"+row[idCol]+secretMarker)) {
+				if !yield(append(slices.Clone(row), "pw-"+row[idCol]+suffix)) {
 					return
 				}
 			}
@@ -573,6 +580,30 @@ func TestMXONEExportImportRoundTrip(t *testing.T) {
 	}
 }
 
+// runCLIProcess runs "pbxbatch ARGS" in a subprocess and kills it with
+// SIGKILL if kill fires first (nil: never). It returns whether it was
+// killed, its output, and how it ended.
+func runCLIProcess(t *testing.T, args []string, kill <-chan time.Time) (killed bool, out string, err error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), e2eMainEnv+"=1")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-kill:
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		killed = true
+		err = <-done
+	}
+	return killed, buf.String(), err
+}
+
 // killAndResume runs "pbxbatch ARGS" in a subprocess and kills it with
 // SIGKILL after a random 0.6–2.4× minMillis, four times, resuming the run
 // after each kill, then lets the last resume finish. It fails the test when
@@ -583,29 +614,14 @@ func killAndResume(t *testing.T, global []string, rng *rand.Rand, minMillis int,
 	args = append(slices.Clone(global), args...)
 	kills := 0
 	for attempt := 0; ; attempt++ {
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), e2eMainEnv+"=1")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		var kill <-chan time.Time
+		if attempt < 4 {
+			kill = time.After(time.Duration(minMillis*6/10+rng.IntN(minMillis*18/10)) * time.Millisecond)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var err error
-		killed := false
-		select {
-		case err = <-done:
-		case <-time.After(time.Duration(minMillis*6/10+rng.IntN(minMillis*18/10)) * time.Millisecond):
-			if attempt < 4 {
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				killed = true
-			}
-			err = <-done
-		}
+		killed, out, err := runCLIProcess(t, args, kill)
 		if !killed {
 			if err != nil {
-				t.Fatalf("final attempt failed: %v\n%s", err, tail(out.String()))
+				t.Fatalf("final attempt failed: %v\n%s", err, tail(out))
 			}
 			break
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/batch"
@@ -104,4 +105,20 @@ func reportInputPath(info rundir.Info, moved string) (string, error) {
 		return "", fmt.Errorf("%s is not the input run %s was made from (its SHA-256 differs)", moved, info.ID)
 	}
 	return abs, nil
+}
+
+// checkReviewed refuses a saved plan that is not the one reviewed: its
+// SHA-256 (printed by plan --out) must be want, when want is given.
+func checkReviewed(path, want string) error {
+	if want == "" {
+		return nil
+	}
+	sum, err := plan.HashInput(path)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(sum, strings.TrimSpace(want)) {
+		return fmt.Errorf("%s is not the plan that was reviewed: its SHA-256 is %s, not %s; nothing applied (plan again and review it)", path, sum, want)
+	}
+	return nil
 }

@@ -88,6 +88,8 @@ func TestParseErrors(t *testing.T) {
 		{"password_env holds a password", "targets:\n  lab:\n    adapter: a\n    url: https://h\n    password_env: s3cr3t!pw\n", []string{"pbxbatch.yaml:5: password_env in target lab must name an environment variable"}},
 		{"url with credentials", "targets:\n  lab:\n    adapter: a\n    url: https://admin:s3cr3t@h\n", []string{"pbxbatch.yaml:4: url in target lab contains credentials"}},
 		{"unparsable url with credentials", "targets:\n  lab:\n    adapter: a\n    url: https://admin:s3cr3t%zz@h\n", []string{"pbxbatch.yaml:4: url in target lab is not a valid URL"}},
+		{"credentials in the query", "targets:\n  lab:\n    adapter: a\n    url: https://h/pm?password=s3cr3t\n", []string{"pbxbatch.yaml:4: url in target lab has a query string or fragment (?… or #…), which may hold credentials"}},
+		{"token in the fragment", "targets:\n  lab:\n    adapter: a\n    url: https://h/#access_token=s3cr3t\n", []string{"pbxbatch.yaml:4: url in target lab has a query string"}},
 		{"credentials without a scheme", "targets:\n  lab:\n    adapter: a\n    url: admin:s3cr3t@pbx.example\n", []string{"pbxbatch.yaml:4: url in target lab contains credentials"}},
 		{"url scheme", "targets:\n  lab:\n    adapter: a\n    url: ftp://h\n", []string{"pbxbatch.yaml:4: url in target lab must start with https://"}},
 		{"url no host", "targets:\n  lab:\n    adapter: a\n    url: https://\n", []string{"pbxbatch.yaml:4: url in target lab has no host"}},
