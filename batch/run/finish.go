@@ -15,7 +15,8 @@ import (
 // has reached its end, when the run (this attempt or an earlier one)
 // created, updated or deleted records of a kind the step declares. It is
 // journaled like a write: marked in flight before, its outcome after, so
-// that resume runs it again unless an earlier attempt finished it. A run
+// that resume runs it again unless an earlier attempt finished it and no
+// row of its kinds changed since. A run
 // that stopped early (cancelled, failure budget spent, credentials
 // refused) leaves it pending for resume: never half a rollout made
 // effective as if it were all of it.
