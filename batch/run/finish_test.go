@@ -241,7 +241,7 @@ func TestResumeThatChangesMoreRunsTheStepAgain(t *testing.T) {
 		t.Fatalf("third attempt: step %+v, %d steps; want the step run a second time", out.Step, landedFinishes(a)["pbx-1"])
 	}
 	out = resume(t, a, b, path)
-	if landedFinishes(a)["pbx-1"] != 2 {
-		t.Fatalf("a resume after the step ran it again (%d steps)", landedFinishes(a)["pbx-1"])
+	if landedFinishes(a)["pbx-1"] != 2 || out.Step == nil || out.Step.Status != batch.StatusSucceeded {
+		t.Fatalf("a resume after the step: %d steps, step %+v; want it not run again, its success reported", landedFinishes(a)["pbx-1"], out.Step)
 	}
 }
