@@ -29,6 +29,8 @@ type target struct {
 	// connPaces: the adapter waits on pacer before every request, so the
 	// rate bounds requests (an MX-ONE extension create is four of them).
 	connPaces bool
+	// readProgress, when set, shows planning's reads of the live state.
+	readProgress func(done, total int)
 }
 
 // loadTarget reads the named target from the config file and finds its
@@ -37,11 +39,12 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 	if name == "" {
 		return nil, fmt.Errorf("name the target with --target (targets are defined in %s)", g.config)
 	}
-	t, err := config.LoadTarget(g.config, name, warn)
+	reg := registry()
+	t, err := config.LoadTarget(g.config, name, reg, warn)
 	if err != nil {
 		return nil, err
 	}
-	a, err := registry().Get(t.Adapter)
+	a, err := reg.Get(t.Adapter)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)
 	}
@@ -142,7 +145,7 @@ func planWorkbook(ctx context.Context, t *target, path string, stderr io.Writer)
 // planOptions are the planner's options for a target and input.
 func (t *target) planOptions(in *input) plan.Options {
 	opts := plan.Options{
-		Reads:       plan.Reads{Concurrency: t.Concurrency},
+		Reads:       plan.Reads{Concurrency: t.Concurrency, Progress: t.readProgress},
 		Target:      t.Name,
 		TargetURL:   t.URL,
 		Input:       in.path,
