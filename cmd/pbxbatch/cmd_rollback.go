@@ -67,7 +67,7 @@ EXIT STATUS
 		},
 	}
 	f.registerTuning(cmd)
-	cmd.Flags().StringSliceVar(&f.kinds, "force", nil, "undo the records of these kinds even when they changed on the target since the run (repeatable, or comma-separated); the change since is lost")
+	cmd.Flags().StringSliceVar(&f.kinds, "force", nil, "undo the records of `KIND` even when they changed on the target since the run (repeatable, or comma-separated kinds); the change since is lost")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&f.allowBlocked, "allow-blocked", false, "apply the rollback even when some of its rows are blocked at plan time")
 	return cmd

@@ -439,3 +439,28 @@ func TestMXONERollbackKilledAndResumed(t *testing.T) {
 	}
 	e.sameExports(before, e.exportTo("export-rolled-back"))
 }
+
+// On sipXcom too, a record edited after the run is refused, not
+// overwritten.
+func TestSipxRollbackRefusesARecordEditedSinceTheRun(t *testing.T) {
+	e, s := newSipxEnv(t, simkit.Options{})
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", sipxRollout)
+	users := schemas.MustLoad("sipx").Kind("user")
+	name := s.Snapshot().Users[1].UserName
+	change, edit := filepath.Join(e.dir, "change"), filepath.Join(e.dir, "edit")
+	writeKindCSV(t, change, users, []csvRow{{"update", schemas.Record{"userName": name, "firstName": "Renamed"}}})
+	writeKindCSV(t, edit, users, []csvRow{{"update", schemas.Record{"userName": name, "lastName": "EditedByHand"}}})
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", change)
+	run := newestRun(t, e)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", edit)
+
+	out := e.mustCLI(exitPartial, "rollback", "--yes", "--progress", "none", run.ID)
+	if !strings.Contains(out, `user "`+name+`"`) || !strings.Contains(out, "changed on the target since the run: lastName") {
+		t.Errorf("the edited user is not refused with its field:\n%s", tail(out))
+	}
+	for _, u := range s.Snapshot().Users {
+		if u.UserName == name && (u.LastName == nil || u.LastName.Value != "EditedByHand") {
+			t.Errorf("the edited user was overwritten: %+v", u.LastName)
+		}
+	}
+}
