@@ -464,3 +464,60 @@ func TestSipxRollbackRefusesARecordEditedSinceTheRun(t *testing.T) {
 		}
 	}
 }
+
+// The sample rollout killed half-way on sipXcom, rolled back: the target
+// holds what it held before, but the park orbits the run had created (the
+// API cannot delete them: refused, one line each).
+func TestSipxRollbackOfAKilledRunRestoresTheHalfThatHappened(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	e, _ := newSipxEnv(t, simkit.Options{Latency: 3 * time.Millisecond})
+	before := e.exportTo("export-before")
+	args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", sipxRollout)
+	for wait := 600; ; wait += 300 {
+		if wait > 6000 {
+			t.Fatal("no kill left the run half-way")
+		}
+		killed, out, err := runCLIProcess(t, args, time.After(time.Duration(wait)*time.Millisecond))
+		if !killed {
+			t.Fatalf("the rollout finished before the kill (%v): the test proves nothing\n%s", err, tail(out))
+		}
+		runs, _ := rundir.List(e.global[3])
+		if len(runs) == 0 || runs[0].State != rundir.Interrupted {
+			continue // killed while planning: nothing was sent
+		}
+		run := runs[0]
+		done, all := succeeded(t, run)
+		switch {
+		case done == all:
+			t.Fatalf("killed with all %d operations done", all)
+		case done == 0: // too early: clean up what was in flight, try later
+			e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", run.ID)
+			continue
+		}
+		t.Logf("killed after %d ms, %d of %d operations done", wait, done, all)
+		code, out, errs := e.cli("rollback", "--yes", "--progress", "none", run.ID)
+		if code != exitOK && code != exitPartial {
+			t.Fatalf("rollback: exit %d\n%s\n%s", code, tail(out), tail(errs))
+		}
+		refused := strings.Count(errs, "sipXconfig's API can remove park orbits only all at once")
+		_, diffOut, _ := e.cli("diff", "--format", "json", before, e.exportTo("export-rolled-back"))
+		var d struct {
+			Changes []struct{ Kind, Change string } `json:"changes"`
+		}
+		if err := json.Unmarshal([]byte(diffOut), &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range d.Changes {
+			if c.Kind != "park_orbit" || c.Change != "added" {
+				t.Errorf("after the rollback: %s %s", c.Kind, c.Change)
+			}
+		}
+		t.Logf("%d park orbits refused", refused)
+		if len(d.Changes) != refused {
+			t.Errorf("%d park orbits left, %d refused:\n%s", len(d.Changes), refused, errs)
+		}
+		return
+	}
+}
