@@ -116,7 +116,17 @@ func writeMXONEMix(t *testing.T, dir string) mxoneMix {
 	return m
 }
 
-// newestRun returns the id of the newest run.
+// newMXONEMix starts an MX-ONE simulator, applies the mix's base to it and
+// exports it: the state the change's rollback must return to.
+func newMXONEMix(t *testing.T, o simkit.Options) (e *cliEnv, m mxoneMix, before string) {
+	t.Helper()
+	e = newMXONEEnv(t, o)
+	m = writeMXONEMix(t, e.dir)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
+	return e, m, e.exportTo("export-before")
+}
+
+// newestRun returns the newest run.
 func newestRun(t *testing.T, e *cliEnv) rundir.Info {
 	t.Helper()
 	runs, err := rundir.List(e.global[3])
@@ -215,10 +225,7 @@ func TestMXONERollbackRestoresTheExportAndRollsBackItself(t *testing.T) {
 // named, and left as edited; the rest is rolled back (exit 3). --force
 // for its kind undoes it too.
 func TestMXONERollbackRefusesARecordEditedSinceTheRun(t *testing.T) {
-	e := newMXONEEnv(t, simkit.Options{})
-	m := writeMXONEMix(t, e.dir)
-	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
-	before := e.exportTo("export-before")
+	e, m, before := newMXONEMix(t, simkit.Options{})
 	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.change)
 	run := newestRun(t, e)
 
@@ -251,10 +258,7 @@ func TestMXONERollbackOfAKilledRunRestoresTheHalfThatHappened(t *testing.T) {
 	if testing.Short() {
 		t.Skip("subprocess crash test")
 	}
-	e := newMXONEEnv(t, simkit.Options{Latency: 30 * time.Millisecond})
-	m := writeMXONEMix(t, e.dir)
-	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
-	before := e.exportTo("export-before")
+	e, m, before := newMXONEMix(t, simkit.Options{Latency: 30 * time.Millisecond})
 
 	args := append(slices.Clone(e.global), "apply", "--yes", "--target", "lab", "--progress", "none", "--concurrency", "1", m.change)
 	// Kill at several moments; each half-way run is rolled back and must
@@ -414,10 +418,7 @@ func TestMXONERollbackKilledAndResumed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("subprocess crash test")
 	}
-	e := newMXONEEnv(t, simkit.Options{Latency: 30 * time.Millisecond})
-	m := writeMXONEMix(t, e.dir)
-	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.base)
-	before := e.exportTo("export-before")
+	e, m, before := newMXONEMix(t, simkit.Options{Latency: 30 * time.Millisecond})
 	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", m.change)
 	run := newestRun(t, e)
 
