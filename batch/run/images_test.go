@@ -111,3 +111,30 @@ func mustRead(t *testing.T, path string) []journal.Entry {
 	}
 	return es
 }
+
+// A resumed operation that an earlier attempt sent is not imaged again:
+// the record may already hold that attempt's write, and the first
+// attempt's image stands.
+func TestResumeKeepsTheFirstBeforeImage(t *testing.T) {
+	a := stub.New()
+	a.Put("site", schemas.Record{"siteName": "HQ"})
+	a.Put("group", schemas.Record{"groupName": "g0", "site": "HQ"})
+	a.Put("person", schemas.Record{"userId": "u1", "groups": []any{"g0"}, "name": map[string]any{"first": "Old", "last": "One"}})
+	b := newBuilder()
+	b.add("person", batch.OpUpdate, schemas.Record{"userId": "u1", "groups": []any{"g0"}, "name": map[string]any{"first": "Changed", "last": "One"}})
+	j := openJournal(t)
+	prior := map[int]journal.Entry{0: {Op: 0, Status: batch.StatusInFlight, Action: batch.OpUpdate, Attempt: 1, Image: true}}
+	if _, err := run.Run(context.Background(), open(t, a), b.p, b.kinds, run.Options{Journal: j, Images: true, Prior: prior}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	for _, e := range mustRead(t, j.Path()) {
+		if e.Image {
+			t.Errorf("a resumed write was imaged again: %+v", e)
+		}
+	}
+	// The read-back that resume makes first, then the after-image.
+	if got := a.Stats().Calls["person/get"]; got != 2 {
+		t.Errorf("%d reads, want 2 (read back, after-image)", got)
+	}
+}
