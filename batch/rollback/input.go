@@ -2,6 +2,7 @@ package rollback
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,4 +73,39 @@ func writeKind(path string, k *schemas.Kind, steps []Step) error {
 		}
 		return errors.Join(err, c.Flush(), bw.Flush())
 	})
+}
+
+// Notes is what a rollback leaves undone, for the file beside its input.
+type Notes struct {
+	Run     string    `json:"run"` // the run rolled back
+	Refused []Refusal `json:"refused"`
+	// NotRestorable lists, per record put back, the fields that could not
+	// be (secrets and write-only fields).
+	NotRestorable []Lost `json:"not_restorable"`
+}
+
+// Lost is a record's fields that a step cannot restore.
+type Lost struct {
+	Kind   string   `json:"kind"`
+	Key    string   `json:"key"`
+	Fields []string `json:"fields"`
+}
+
+// WriteNotes writes what the rollback of run leaves undone as JSON to
+// path (0600, atomically).
+func (inv *Inverse) WriteNotes(path, run string) error {
+	n := Notes{Run: run, Refused: inv.Refused, NotRestorable: []Lost{}}
+	if n.Refused == nil {
+		n.Refused = []Refusal{}
+	}
+	for _, s := range inv.Steps {
+		if len(s.Lost) > 0 {
+			n.NotRestorable = append(n.NotRestorable, Lost{Kind: s.Kind.Name, Key: s.Key, Fields: s.Lost})
+		}
+	}
+	b, err := json.MarshalIndent(n, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, 0o600, append(b, '\n'))
 }

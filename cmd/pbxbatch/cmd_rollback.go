@@ -34,9 +34,10 @@ may have sent is compared with the target as it is now). A record it
 created is deleted, one it updated is restored to its before-image (the
 record as read just before the write), one it deleted is recreated from it,
 and the records that referenced it are linked to it again. The steps are
-written as an input (rollback-<time>-<random>/ in the run's directory, one CSV per
-kind) and planned like any workbook, in dependency order; the plan is shown
-and applied after confirmation, as apply does. The rollback is itself a
+written as an input (rollback-<time>-<random>/ in the run's directory, one
+CSV per kind; what is refused or not restorable goes to the .json file
+beside it) and planned like any workbook, in dependency order; the plan is
+shown and applied after confirmation, as apply does. The rollback is itself a
 run: journaled, resumable ("pbxbatch resume"), reported, and it can be
 rolled back in turn, which redoes the run.
 
@@ -107,6 +108,12 @@ func runRollback(ctx context.Context, g *globalOptions, f rollbackFlags, id stri
 	}
 	writeInverse(f.output(stdout, stderr).info, stderr, info.ID, inv)
 	refused := len(inv.Refused)
+	in := filepath.Join(info.Dir, "rollback-"+rundir.NewID(time.Now()))
+	if refused+len(inv.Steps) > 0 {
+		if err := inv.WriteNotes(in+".json", info.ID); err != nil {
+			return err
+		}
+	}
 	if len(inv.Steps) == 0 {
 		fmt.Fprintln(f.output(stdout, stderr).info, "Nothing to roll back.")
 		if refused > 0 {
@@ -114,7 +121,6 @@ func runRollback(ctx context.Context, g *globalOptions, f rollbackFlags, id stri
 		}
 		return nil
 	}
-	in := filepath.Join(info.Dir, "rollback-"+rundir.NewID(time.Now()))
 	if err := inv.WriteInput(in); err != nil {
 		return err
 	}

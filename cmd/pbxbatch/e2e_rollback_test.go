@@ -238,6 +238,13 @@ func TestMXONERollbackRefusesARecordEditedSinceTheRun(t *testing.T) {
 	if !strings.Contains(out, `user "`+edited+`"`) || !strings.Contains(out, "changed on the target since the run: lastName") {
 		t.Errorf("the edited user is not refused with its field:\n%s", tail(out))
 	}
+	notes, _ := filepath.Glob(filepath.Join(run.Dir, "rollback-*.json"))
+	if len(notes) != 1 {
+		t.Fatalf("notes beside the rollback's input: %v, want one file", notes)
+	}
+	if b, err := os.ReadFile(notes[0]); err != nil || !strings.Contains(string(b), `"key": "`+edited+`"`) {
+		t.Errorf("the refusal is not in %s: %v\n%s", notes[0], err, b)
+	}
 	if u, _ := e.sim.Snapshot().User(edited); u.LastName != "EditedByHand" {
 		t.Errorf("the edited user was overwritten: last name %q", u.LastName)
 	}
