@@ -64,10 +64,10 @@ type Table struct {
 // from.
 type Row struct {
 	Values  map[string]string
-	how     map[string]string      // field → mapped / defaulted
-	cells   map[string]srcCell     // field → the source cell (or only the source row) it came from
-	lines   map[string]int         // field → the profile line that computed it
-	Origins []diag.Origin          // the source rows merged into it, first first
+	how     map[string]string  // field → mapped / defaulted
+	cells   map[string]srcCell // field → the source cell (or only the source row) it came from
+	lines   map[string]int     // field → the profile line that computed it
+	Origins []diag.Origin      // the source rows merged into it, first first
 }
 
 // Secret is one secret value of one mapped row.

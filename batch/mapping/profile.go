@@ -25,8 +25,8 @@ type Profile struct {
 	Source      *schemas.Set
 	Target      *schemas.Set
 	Params      []Param
-	Kinds       []*TargetKind // in the target's dependency order
-	Renames     map[string]*expr // target kind → new key from {value}
+	Kinds       []*TargetKind            // in the target's dependency order
+	Renames     map[string]*expr         // target kind → new key from {value}
 	Secrets     map[string]*SecretPolicy // "kind.field" of every secret target field
 	Drops       map[string]Drop          // "kind" or "kind.field" of the source → why it is not mapped
 }

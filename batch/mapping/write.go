@@ -196,13 +196,13 @@ func (res *Result) toSource(d diag.Diagnostic, mapped string) diag.Diagnostic {
 			t = x
 		}
 	}
-	at := fmt.Sprintf("%s %s", mapped, d.Origin)
+	at, n := fmt.Sprintf("%s %s", mapped, d.Origin), d.Row
 	d.Origin = diag.Origin{File: mapped, Sheet: d.Sheet}
-	if t == nil || d.Row < 2 || d.Row-2 >= len(t.Rows) {
+	if t == nil || n < 2 || n-2 >= len(t.Rows) {
 		d.Message += fmt.Sprintf(" (mapped workbook: %s)", at)
 		return d
 	}
-	row := t.Rows[d.Row-2]
+	row := t.Rows[n-2]
 	field := d.Field
 	if c, ok := row.cells[field]; ok && field != "" {
 		d.Origin = c.origin
