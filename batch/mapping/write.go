@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -280,9 +282,12 @@ func (res *Result) writeSecrets(path string) error {
 }
 
 // Sources reads the #origin column of a mapped workbook: per sheet and
-// physical row, the source row it came from. A workbook without the column
-// gives nil, at the cost of reading its headers.
+// physical row, the source row it came from. Any other input gives nil at
+// the cost of a look at the xlsx's sheet list, not a second read of it.
 func Sources(path string) (map[diag.Origin]string, error) {
+	if !isMapped(path) {
+		return nil, nil
+	}
 	book, err := workbook.Open(path, workbook.Options{})
 	if err != nil {
 		return nil, err
@@ -316,4 +321,24 @@ func Sources(path string) (map[diag.Origin]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// isMapped reports whether path is an xlsx with the report sheet a map
+// writes.
+func isMapped(path string) bool {
+	if !strings.EqualFold(filepath.Ext(path), ".xlsx") {
+		return false
+	}
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return false
+	}
+	defer zr.Close()
+	f, err := zr.Open("xl/workbook.xml")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	return err == nil && bytes.Contains(b, []byte(`name="`+ReportSheet+`"`))
 }

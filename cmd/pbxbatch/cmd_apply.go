@@ -374,7 +374,7 @@ func writeFailureReasons(w io.Writer, p *batch.Plan, results []batch.Result) {
 		x := byMsg[r.Message]
 		if x == nil {
 			op := p.Ops[r.Op]
-			x = &reason{msg: r.Message, first: fmt.Sprintf("%s (%s %s)", op.Origin, op.Kind, op.Key)}
+			x = &reason{msg: r.Message, first: fmt.Sprintf("%s (%s %s)", batch.Where(op), op.Kind, op.Key)}
 			byMsg[r.Message] = x
 			reasons = append(reasons, x)
 		}

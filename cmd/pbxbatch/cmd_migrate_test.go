@@ -17,7 +17,9 @@ import (
 	mxonesim "github.com/pbxbatch/pbxbatch/adapters/mxone/sim"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/api"
 	sipxsim "github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
+	"github.com/pbxbatch/pbxbatch/batch/mapping"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the mapping report goldens")
@@ -83,30 +85,30 @@ func checkGolden(t *testing.T, got []byte, name string) {
 	}
 }
 
-// assertNoSecretsOutside checks that no generated secret appears in any
-// file of dir but the secrets file, and that the secrets file is 0600.
-func assertSecretsOnlyInSecretsFile(t *testing.T, dir string, secrets []string) {
+// assertOriginsCarried checks that the plan and the run's results name
+// each mapped row's source row.
+func assertOriginsCarried(t *testing.T, e *migrateEnv, out string) {
 	t.Helper()
-	st, err := os.Stat(filepath.Join(dir, "mapped.secrets.xlsx"))
+	b, err := os.ReadFile(filepath.Join(out, "plan.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("secrets file mode %v, want 0600", st.Mode().Perm())
+	if !strings.Contains(string(b), `"source": "source.xlsx users!2"`) {
+		t.Error("plan.json does not name the source rows of its operations")
 	}
-	_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || filepath.Base(path) == "mapped.secrets.xlsx" || filepath.Ext(path) == ".xlsx" {
-			return err
-		}
-		b, _ := os.ReadFile(path)
-		for _, s := range secrets {
-			if strings.Contains(string(b), s) {
-				t.Errorf("%s holds a generated secret", path)
-				return nil
-			}
-		}
-		return nil
-	})
+	results, _ := filepath.Glob(filepath.Join(e.dir, "state", "runs", "*", "results.xlsx"))
+	if len(results) != 2 { // the sample's apply to sipXcom, then migrate's
+		t.Fatalf("results.xlsx: %v", results)
+	}
+	book, err := workbook.Open(results[1], workbook.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer book.Close()
+	users := book.Table("users")
+	if users == nil || users.Column(mapping.OriginColumn) < 0 {
+		t.Fatal("results.xlsx has no users sheet with the #origin column")
+	}
 }
 
 func TestMigrateSipxToMXONE(t *testing.T) {
@@ -170,7 +172,7 @@ func TestMigrateSipxToMXONE(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, report, "sipx-to-mxone.report.golden")
-	assertSecretsOnlyInSecretsFile(t, out, nil)
+	assertOriginsCarried(t, e, out)
 
 	log = e.mustCLI(exitOK, "migrate", "--from", "sipx", "--to", "mxone", "--profile", "sipx-to-mxone", "--out", out, "--yes", "--progress", "none")
 	if !strings.Contains(log, "Nothing to change") {
