@@ -309,7 +309,7 @@ func (c *compiler) table(n *yaml.Node, m map[string]*yaml.Node, sub func(string)
 		for item := range strings.SplitSeq(v, ";") {
 			to, ok := tab[item]
 			if !ok {
-				return "", fmt.Errorf("%w for %q in the value table at profile line %d: add it to the table, or give the table a default:", errNoEntry, item, line)
+				return "", fmt.Errorf("%w for %q in the value table at profile line %d: add it to the table, or give the table a default", errNoEntry, item, line)
 			}
 			if to != "" && !slices.Contains(out, to) {
 				out = append(out, to)
@@ -365,7 +365,7 @@ func (c *compiler) rewrite(n *yaml.Node, m map[string]*yaml.Node, sub func(strin
 			if els != nil {
 				return els.eval(c)
 			}
-			return "", fmt.Errorf("%q does not match /%s/ of the rewrite at profile line %d: fix the value, or give the rewrite an else:", v, re, line)
+			return "", fmt.Errorf("%q does not match /%s/ of the rewrite at profile line %d: fix the value, or give the rewrite an else", v, re, line)
 		}
 		out := re.ReplaceAllString(v, paramRef.ReplaceAllStringFunc(to, func(r string) string {
 			return c.m.params[paramRef.FindStringSubmatch(r)[1]]
