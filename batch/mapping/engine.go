@@ -317,12 +317,12 @@ func (m *mapper) row(sr *srcRow, fields []Field) *Row {
 	for _, f := range fields {
 		c := &evalCtx{m: m, row: sr}
 		v, err := f.Expr.eval(c)
-		where := at
+		cell := at
 		if c.cell != nil {
-			where = *c.cell
+			cell = *c.cell
 		}
 		if err != nil {
-			m.diags.Errorf(where.origin, f.Path, "map.expr", "%s (profile line %d): %v", f.Path, f.Line, err)
+			m.diags.Errorf(cell.origin, f.Path, "map.expr", "%s (profile line %d): %v", f.Path, f.Line, err)
 			ok = false
 			continue
 		}
@@ -333,7 +333,7 @@ func (m *mapper) row(sr *srcRow, fields []Field) *Row {
 		if c.defaulted || !c.fromSource {
 			how = howDefaulted
 		}
-		row.set(f.Path, v, how, where, f.Line)
+		row.set(f.Path, v, how, cell, f.Line)
 	}
 	if !ok {
 		return nil
@@ -391,13 +391,13 @@ func (m *mapper) emit(t *Table, row *Row, sr *srcRow) {
 		default:
 			c := row.cells[path]
 			m.drop(c.kind, cmp.Or(c.field, "("+path+")"), c.origin, v,
-				fmt.Sprintf("merged into %s %s, which already has %s %q from %s: the first value is kept", k.Name, key, path, old, Where(first.cells[path].origin)))
+				fmt.Sprintf("merged into %s %s, which already has %s %q from %s: the first value is kept", k.Name, key, path, old, where(first.cells[path].origin)))
 		}
 	}
 }
 
-// Where renders an origin with its file: "site-a.xlsx users!C14".
-func Where(o diag.Origin) string {
+// where renders an origin with its file: "site-a.xlsx users!C14".
+func where(o diag.Origin) string {
 	if o.Sheet == "" {
 		return o.String()
 	}

@@ -30,7 +30,6 @@ import (
 //	… default: expr                      with any form: used when the value is blank
 //	                                     or a table has no entry
 type expr struct {
-	line int
 	desc string // how --explain shows it
 	eval func(c *evalCtx) (string, error)
 }
@@ -119,7 +118,7 @@ func (c *compiler) exprWith(from *schemas.Kind, n *yaml.Node, value bool) (*expr
 	case m["const"] != nil:
 		if err = allowed("const"); err == nil {
 			v := m["const"].Value
-			e = &expr{line: n.Line, desc: fmt.Sprintf("%q", v), eval: func(*evalCtx) (string, error) { return v, nil }}
+			e = &expr{desc: fmt.Sprintf("%q", v), eval: func(*evalCtx) (string, error) { return v, nil }}
 		}
 	case m["join"] != nil:
 		e, err = c.join(from, n, m, value, allowed)
@@ -147,7 +146,7 @@ func (c *compiler) exprWith(from *schemas.Kind, n *yaml.Node, value bool) (*expr
 		return nil, err
 	}
 	inner := e
-	return &expr{line: n.Line, desc: inner.desc + ", else " + def.desc, eval: func(c *evalCtx) (string, error) {
+	return &expr{desc: inner.desc + ", else " + def.desc, eval: func(c *evalCtx) (string, error) {
 		v, err := inner.eval(c)
 		if err != nil && !errors.Is(err, errNoEntry) {
 			return "", err
@@ -198,7 +197,7 @@ func (c *compiler) template(from *schemas.Kind, n *yaml.Node, text string, value
 	}
 	refs := slices.ContainsFunc(parts, func(p part) bool { return p.ref != "" })
 	line := n.Line
-	return &expr{line: line, desc: fmt.Sprintf("%q", text), eval: func(ctx *evalCtx) (string, error) {
+	return &expr{desc: fmt.Sprintf("%q", text), eval: func(ctx *evalCtx) (string, error) {
 		var b strings.Builder
 		blank := true
 		for _, p := range parts {
@@ -265,7 +264,7 @@ func (c *compiler) join(from *schemas.Kind, n *yaml.Node, m map[string]*yaml.Nod
 		items = append(items, e)
 		descs = append(descs, e.desc)
 	}
-	return &expr{line: n.Line, desc: fmt.Sprintf("join(%s)", strings.Join(descs, ", ")), eval: func(c *evalCtx) (string, error) {
+	return &expr{desc: fmt.Sprintf("join(%s)", strings.Join(descs, ", ")), eval: func(c *evalCtx) (string, error) {
 		var out []string
 		for _, e := range items {
 			v, err := e.eval(c)
@@ -300,7 +299,7 @@ func (c *compiler) table(n *yaml.Node, m map[string]*yaml.Node, sub func(string)
 		tab[kv[0].Value] = kv[1].Value
 	}
 	line := n.Line
-	return &expr{line: line, desc: fmt.Sprintf("table(%s, %d entries)", of.desc, len(tab)), eval: func(c *evalCtx) (string, error) {
+	return &expr{desc: fmt.Sprintf("table(%s, %d entries)", of.desc, len(tab)), eval: func(c *evalCtx) (string, error) {
 		v, err := of.eval(c)
 		if err != nil || v == "" {
 			return "", err
@@ -356,7 +355,7 @@ func (c *compiler) rewrite(n *yaml.Node, m map[string]*yaml.Node, sub func(strin
 		}
 	}
 	line := n.Line
-	return &expr{line: line, desc: fmt.Sprintf("rewrite(%s, /%s/ → %q)", of.desc, re, to), eval: func(c *evalCtx) (string, error) {
+	return &expr{desc: fmt.Sprintf("rewrite(%s, /%s/ → %q)", of.desc, re, to), eval: func(c *evalCtx) (string, error) {
 		v, err := of.eval(c)
 		if err != nil || v == "" {
 			return "", err
@@ -404,7 +403,7 @@ func (c *compiler) ifExpr(from *schemas.Kind, n *yaml.Node, m map[string]*yaml.N
 			return nil, err
 		}
 	}
-	return &expr{line: n.Line, desc: fmt.Sprintf("if %s then %s else %s", cd.desc, then.desc, els.desc), eval: func(c *evalCtx) (string, error) {
+	return &expr{desc: fmt.Sprintf("if %s then %s else %s", cd.desc, then.desc, els.desc), eval: func(c *evalCtx) (string, error) {
 		if cd.test(c) {
 			return then.eval(c)
 		}
@@ -431,7 +430,7 @@ func (c *compiler) lookup(from *schemas.Kind, n *yaml.Node, m map[string]*yaml.N
 	if k.Field(field) == nil {
 		return nil, c.errf(m["field"], "%s has no field %q", k.Name, field)
 	}
-	return &expr{line: n.Line, desc: fmt.Sprintf("%s[%s].%s", k.Name, key.desc, field), eval: func(c *evalCtx) (string, error) {
+	return &expr{desc: fmt.Sprintf("%s[%s].%s", k.Name, key.desc, field), eval: func(c *evalCtx) (string, error) {
 		kv, err := key.eval(c)
 		if err != nil || kv == "" {
 			return "", err

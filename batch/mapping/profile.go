@@ -64,7 +64,6 @@ type Field struct {
 // Drop says why a source kind or field goes nowhere, on purpose.
 type Drop struct {
 	Reason string
-	Line   int
 }
 
 // SecretPolicy says where a secret target field's value comes from:
@@ -75,7 +74,6 @@ type SecretPolicy struct {
 	Policy      string // "generate", "file" or "blank"
 	Length      int
 	Chars       string // generate: "digits" or "alnum"
-	Line        int
 }
 
 // Secret policies.
@@ -374,9 +372,8 @@ func (c *compiler) rule(k *schemas.Kind, n *yaml.Node) (*Rule, error) {
 			fields = kv[1]
 		case "rows":
 			rows = kv[1]
-		case "note":
 		default:
-			return nil, c.errf(kv[0], "unknown rule key %q (from, where, fields, rows, note)", kv[0].Value)
+			return nil, c.errf(kv[0], "unknown rule key %q (from, where, fields, rows)", kv[0].Value)
 		}
 	}
 	switch {
@@ -497,7 +494,7 @@ func (c *compiler) secrets(n *yaml.Node) error {
 			if f == nil || !f.Secret {
 				return c.errf(kv[0], "%s.%s is not a secret field of %s (write kind.field)", k.Name, field, c.p.Target.Adapter)
 			}
-			sp := &SecretPolicy{Kind: k.Name, Field: f.Path, Line: kv[0].Line}
+			sp := &SecretPolicy{Kind: k.Name, Field: f.Path}
 			if err := c.secretPolicy(sp, kv[1]); err != nil {
 				return err
 			}
@@ -583,7 +580,7 @@ func (c *compiler) drops(n *yaml.Node) error {
 		if strings.TrimSpace(reason) == "" {
 			return c.errf(kv[1], "say why %s is dropped", kv[0].Value)
 		}
-		c.p.Drops[key] = Drop{Reason: reason, Line: kv[0].Line}
+		c.p.Drops[key] = Drop{Reason: reason}
 	}
 	return nil
 }

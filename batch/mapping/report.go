@@ -82,7 +82,7 @@ func (m *mapper) drop(kind, field string, at diag.Origin, value, reason string) 
 	k := dropKey{kind, field, reason}
 	d := m.drops[k]
 	if d == nil {
-		d = &Dropped{Kind: kind, Field: field, Example: Where(at), Value: value, Reason: reason}
+		d = &Dropped{Kind: kind, Field: field, Example: where(at), Value: value, Reason: reason}
 		m.drops[k] = d
 	}
 	d.Count++

@@ -181,7 +181,7 @@ func (t *Table) header() []string {
 // source is the #origin cell: the first source row, and how many more
 // merged into this one.
 func (r *Row) source() string {
-	s := Where(r.Origins[0])
+	s := where(r.Origins[0])
 	if n := len(r.Origins) - 1; n > 0 {
 		s += fmt.Sprintf(" (+%d merged)", n)
 	}
