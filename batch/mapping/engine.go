@@ -170,6 +170,11 @@ func (m *mapper) read(path string) error {
 	set := m.p.Source
 	for _, t := range book.Tables {
 		base, _ := sheetname.SplitName(t.Name)
+		if base == sheetname.MetadataSheet {
+			if err := m.checkExport(t); err != nil {
+				return err
+			}
+		}
 		if strings.HasPrefix(base, "_") || templates.IsTemplateSheet(base) {
 			continue
 		}
@@ -183,6 +188,23 @@ func (m *mapper) read(path string) error {
 		}
 	}
 	return nil
+}
+
+// checkExport refuses an export of another platform than the profile's
+// source: its sheets could share names (users) and map into nonsense.
+func (m *mapper) checkExport(t *workbook.Table) error {
+	it, err := t.Rows()
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.Next() {
+		r := it.Row()
+		if len(r.Cells) >= 2 && r.Cells[0] == "adapter" && r.Cells[1] != m.p.Source.Adapter {
+			return fmt.Errorf("%s is an export of %s, but profile %s maps %s to %s", m.input, r.Cells[1], m.p.Name, m.p.Source.Adapter, m.p.Target.Adapter)
+		}
+	}
+	return it.Err()
 }
 
 func (m *mapper) readTable(t *workbook.Table, k *schemas.Kind) error {

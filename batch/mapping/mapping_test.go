@@ -266,3 +266,10 @@ func readAll(t *testing.T, path string) string {
 	}
 	return b.String()
 }
+
+func TestAnExportOfAnotherPlatformIsRefused(t *testing.T) {
+	src := writeCSVs(t, map[string]string{"users": usersCSV, "_metadata": "field,value\nadapter,mxone\n"})
+	if _, err := Map(mustParse(t, baseProfile), src, Options{}); err == nil || !strings.Contains(err.Error(), "is an export of mxone") {
+		t.Errorf("error %v, want the export's platform named", err)
+	}
+}

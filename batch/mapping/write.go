@@ -88,7 +88,11 @@ func (res *Result) WriteText(w io.Writer) error {
 	errs, warns := res.Diags.Count()
 	fmt.Fprintf(w, "\n%d %s, %d %s:\n", errs, plural(errs, "error", "errors"), warns, plural(warns, "warning", "warnings"))
 	for _, d := range res.Diags {
-		if _, err := fmt.Fprintf(w, "  %s: %s\n", d.Severity, d.Error()); err != nil {
+		at := where(d.Origin)
+		if d.Field != "" {
+			at += " (" + d.Field + ")"
+		}
+		if _, err := fmt.Fprintf(w, "  %s: %s: %s [%s]\n", d.Severity, at, d.Message, d.Code); err != nil {
 			return err
 		}
 	}

@@ -85,6 +85,105 @@ func checkGolden(t *testing.T, got []byte, name string) {
 	}
 }
 
+// assertSecretsOnlyInSecretsFile checks that the generated secrets are in
+// the secrets file (0600) and in no other file migrate or the run left, nor
+// in its output.
+func assertSecretsOnlyInSecretsFile(t *testing.T, e *migrateEnv, out, log string) {
+	t.Helper()
+	secretsFile := filepath.Join(out, "mapped.secrets.xlsx")
+	st, err := os.Stat(secretsFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secrets file: %v, want mode 0600", err)
+	}
+	book, err := workbook.Open(secretsFile, workbook.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := book.Table("users")
+	col := users.Column("newPassword")
+	it, err := users.Rows()
+	if err != nil || col < 0 {
+		t.Fatal(err, col)
+	}
+	var secrets []string
+	for it.Next() {
+		secrets = append(secrets, it.Row().Cells[col])
+	}
+	it.Close()
+	book.Close()
+	if len(secrets) != 320 {
+		t.Fatalf("%d generated passwords in the secrets file, want 320", len(secrets))
+	}
+	texts := map[string]string{"migrate's output": log}
+	_ = filepath.Walk(e.dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || path == secretsFile {
+			return err
+		}
+		if filepath.Ext(path) == ".xlsx" {
+			texts[path] = xlsxText(t, path)
+		} else {
+			b, _ := os.ReadFile(path)
+			texts[path] = string(b)
+		}
+		return nil
+	})
+	for name, text := range texts {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s holds a generated secret", name)
+				break
+			}
+		}
+	}
+}
+
+func xlsxText(t *testing.T, path string) string {
+	t.Helper()
+	book, err := workbook.Open(path, workbook.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer book.Close()
+	var b strings.Builder
+	for _, tb := range book.Tables {
+		it, err := tb.Rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for it.Next() {
+			b.WriteString(strings.Join(it.Row().Cells, "\t") + "\n")
+		}
+		it.Close()
+	}
+	return b.String()
+}
+
+func TestMigrateStopsBeforePlanWhenTheMappedWorkbookHasErrors(t *testing.T) {
+	e := newMigrateEnv(t)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "sipx", "--progress", "none", sipxRollout)
+	profile := filepath.Join(e.dir, "bad.yaml")
+	// A user's e-mail address is no extension number: the MX-ONE schema
+	// refuses every mapped extension.
+	body := "source: sipx\ntarget: mxone\nkinds:\n  extension:\n    - from: user\n      fields:\n        extensionNumber: \"{emailAddress}\"\n        subsystemName: S\n        extensionType: virtual\n" +
+		"drop:\n  user: not this time\n  permission: no\n  call_group: no\n  park_orbit: no\n  phone: no\n  line: no\n"
+	if err := os.WriteFile(profile, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(e.dir, "site")
+	log := e.mustCLI(exitError, "migrate", "--from", "sipx", "--to", "mxone", "--profile", profile, "--out", out, "--yes")
+	if !strings.Contains(log, "Stopped before plan") || !strings.Contains(log, "source.xlsx users!F") {
+		t.Errorf("migrate should stop before plan, naming the source cells:\n%s", tail(log))
+	}
+	for _, f := range []string{"plan.json", "mapped.xlsx"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+			t.Errorf("%s was written", f)
+		}
+	}
+	if n := len(e.mxone.Snapshot().Extensions); n != 0 {
+		t.Errorf("%d extensions reached MX-ONE", n)
+	}
+}
+
 // assertOriginsCarried checks that the plan and the run's results name
 // each mapped row's source row.
 func assertOriginsCarried(t *testing.T, e *migrateEnv, out string) {
@@ -173,6 +272,7 @@ func TestMigrateSipxToMXONE(t *testing.T) {
 	}
 	checkGolden(t, report, "sipx-to-mxone.report.golden")
 	assertOriginsCarried(t, e, out)
+	assertSecretsOnlyInSecretsFile(t, e, out, log)
 
 	log = e.mustCLI(exitOK, "migrate", "--from", "sipx", "--to", "mxone", "--profile", "sipx-to-mxone", "--out", out, "--yes", "--progress", "none")
 	if !strings.Contains(log, "Nothing to change") {
