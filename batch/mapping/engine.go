@@ -16,11 +16,13 @@ package mapping
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/pbxbatch/pbxbatch/batch/validate"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
 	sheetname "github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
@@ -37,7 +39,7 @@ type Options struct {
 	// columns and secret columns.
 	SecretsIn string
 	// Previous is an earlier secrets file of the same map (Write's
-	// SecretsPath): its generated values are kept, so that a secret is
+	// Paths.Secrets): its generated values are kept, so that a secret is
 	// delivered once and a re-run does not invent another.
 	Previous string
 }
@@ -114,7 +116,7 @@ type mapper struct {
 }
 
 // Map reads the source workbook at path and maps it.
-func Map(p *Profile, path string, o Options) (*Result, error) {
+func Map(ctx context.Context, p *Profile, path string, o Options) (*Result, error) {
 	m := &mapper{p: p, params: map[string]string{}, src: map[string][]*srcRow{}, index: map[string]map[string]*srcRow{},
 		out: map[string]*Table{}, drops: map[dropKey]*Dropped{}, stats: map[string]*fieldStats{}, input: filepath.Base(path)}
 	for _, pa := range p.Params {
@@ -125,6 +127,9 @@ func Map(p *Profile, path string, o Options) (*Result, error) {
 			return nil, fmt.Errorf("--set %s: profile %s has no parameter %q (parameters: %s)", k, p.Name, k, p.paramNames())
 		}
 		m.params[k] = v
+	}
+	if err := m.checkSource(ctx, path); err != nil {
+		return nil, err
 	}
 	if err := m.read(path); err != nil {
 		return nil, err
@@ -185,6 +190,29 @@ func (m *mapper) read(path string) error {
 		}
 		if err := m.readTable(t, k); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkSource validates the source against its own schemas, as validate
+// does: a hand-edited export can carry spreadsheet damage (a lost leading
+// zero, a number in scientific notation) that would map into the target
+// unnoticed. Its errors become the map's; warnings are the source's own
+// business.
+func (m *mapper) checkSource(ctx context.Context, path string) error {
+	v, err := validate.New(m.p.Source, validate.Options{})
+	if err != nil {
+		return err
+	}
+	res, err := v.File(ctx, path, nil)
+	if err != nil {
+		return err
+	}
+	for _, d := range res.Diags {
+		if d.Severity == diag.Error {
+			d.Message += " (in the source: fix it there and map again)"
+			m.diags.Add(d)
 		}
 	}
 	return nil

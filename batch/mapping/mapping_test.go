@@ -102,7 +102,7 @@ func TestProfileErrorsNameFileAndLine(t *testing.T) {
 
 func TestRenamesFollowEveryReference(t *testing.T) {
 	src := writeCSVs(t, map[string]string{"users": usersCSV})
-	res, err := Map(mustParse(t, baseProfile), src, Options{})
+	res, err := Map(context.Background(), mustParse(t, baseProfile), src, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestRenamesFollowEveryReference(t *testing.T) {
 
 func TestRowsThatMapToNothingAreErrorsUnlessFiltered(t *testing.T) {
 	src := writeCSVs(t, map[string]string{"users": usersCSV, "park_orbits": "name,extension\npark-1,7001\n"})
-	res, err := Map(mustParse(t, baseProfile), src, Options{})
+	res, err := Map(context.Background(), mustParse(t, baseProfile), src, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestRowsThatMapToNothingAreErrorsUnlessFiltered(t *testing.T) {
 	}
 	filtered := strings.Replace(baseProfile, "  extension:\n    - from: user\n", "  extension:\n    - from: user\n      where: {userName: {not: \"2001\"}}\n", 1) +
 		"  park_orbit: not migrated\n"
-	res, err = Map(mustParse(t, filtered), src, Options{})
+	res, err = Map(context.Background(), mustParse(t, filtered), src, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestRowsThatMapToNothingAreErrorsUnlessFiltered(t *testing.T) {
 
 func TestMappedValuesAreValidatedAtTheirSourceCell(t *testing.T) {
 	src := writeCSVs(t, map[string]string{"users": usersCSV + "ab-c,Carl,Holm,carl@example.com,,HQ\n"})
-	res, err := Map(mustParse(t, baseProfile), src, Options{})
+	res, err := Map(context.Background(), mustParse(t, baseProfile), src, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestGeneratedSecretsAreDeliveredOnceAndOnlyInTheSecretsFile(t *testing.T) {
 	dir := t.TempDir()
 	paths := PathsFor(filepath.Join(dir, "mapped.xlsx"))
 	mapOnce := func() []Secret {
-		res, err := Map(p, src, Options{Previous: paths.Secrets})
+		res, err := Map(context.Background(), p, src, Options{Previous: paths.Secrets})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,10 +223,10 @@ func TestSecretsFromASideFile(t *testing.T) {
 	src := writeCSVs(t, map[string]string{"users": usersCSV})
 	side := writeCSVs(t, map[string]string{"users": "userId,newPassword\nu2000,Side-Secret-1\n"})
 	p := mustParse(t, baseProfile+"secrets:\n  user.newPassword: file\n")
-	if _, err := Map(p, src, Options{}); err == nil || !strings.Contains(err.Error(), "--secrets") {
+	if _, err := Map(context.Background(), p, src, Options{}); err == nil || !strings.Contains(err.Error(), "--secrets") {
 		t.Errorf("no side file: %v, want an error asking for --secrets", err)
 	}
-	res, err := Map(p, src, Options{SecretsIn: side})
+	res, err := Map(context.Background(), p, src, Options{SecretsIn: side})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,18 @@ func readAll(t *testing.T, path string) string {
 
 func TestAnExportOfAnotherPlatformIsRefused(t *testing.T) {
 	src := writeCSVs(t, map[string]string{"users": usersCSV, "_metadata": "field,value\nadapter,mxone\n"})
-	if _, err := Map(mustParse(t, baseProfile), src, Options{}); err == nil || !strings.Contains(err.Error(), "is an export of mxone") {
+	if _, err := Map(context.Background(), mustParse(t, baseProfile), src, Options{}); err == nil || !strings.Contains(err.Error(), "is an export of mxone") {
 		t.Errorf("error %v, want the export's platform named", err)
+	}
+}
+
+func TestDamageInTheSourceIsAnErrorAtItsCell(t *testing.T) {
+	src := writeCSVs(t, map[string]string{"users": strings.Replace(usersCSV, "anna@example.com", "anna@", 1)})
+	res, err := Map(context.Background(), mustParse(t, baseProfile), src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Diags) != 1 || res.Diags[0].Origin.String() != "users.csv:2:D" || !strings.Contains(res.Diags[0].Message, "in the source") {
+		t.Errorf("diags %v, want one error at users.csv:2:D", res.Diags)
 	}
 }

@@ -106,7 +106,7 @@ func runMap(ctx context.Context, f mapFlags, args []string, stdout, stderr io.Wr
 func mapWorkbook(ctx context.Context, p *mapping.Profile, source, out string, o mapping.Options, stdout io.Writer) (*mapping.Result, error) {
 	paths := mapping.PathsFor(out)
 	o.Previous = paths.Secrets
-	res, err := mapping.Map(p, source, o)
+	res, err := mapping.Map(ctx, p, source, o)
 	if err != nil {
 		return nil, err
 	}
