@@ -66,10 +66,16 @@ type Table struct {
 // from.
 type Row struct {
 	Values  map[string]string
-	how     map[string]string  // field → mapped / defaulted
-	cells   map[string]srcCell // field → the source cell (or only the source row) it came from
-	lines   map[string]int     // field → the profile line that computed it
-	Origins []diag.Origin      // the source rows merged into it, first first
+	meta    map[string]fieldMeta // per field in Values: how it came about
+	Origins []diag.Origin        // the source rows merged into it, first first
+}
+
+// fieldMeta is how one mapped value came about, for the report and for
+// messages about it.
+type fieldMeta struct {
+	how  string   // howMapped or howDefaulted
+	src  *srcCell // the source cell it came from, or one standing for the source row
+	line int      // the profile line that computed it
 }
 
 // Secret is one secret value of one mapped row.
@@ -96,7 +102,7 @@ type srcCell struct {
 type srcRow struct {
 	kind     *schemas.Kind
 	origin   diag.Origin
-	cells    map[string]srcCell // field path (or an unknown column's header) → cell
+	cells    map[string]*srcCell // field path (or an unknown column's header) → a non-blank cell
 	unknown  map[string]bool    // columns that are no field of the kind
 	consumed map[string]bool
 	used     bool
@@ -271,14 +277,14 @@ func (m *mapper) readTable(t *workbook.Table, k *schemas.Kind) error {
 			m.diags.Warnf(t.Origin(wr.Num, action), "action", "map.delete_row", "a delete row is not migrated")
 			continue
 		}
-		r := &srcRow{kind: k, origin: t.Origin(wr.Num, -1), cells: map[string]srcCell{}, unknown: unknown, consumed: map[string]bool{}}
+		r := &srcRow{kind: k, origin: t.Origin(wr.Num, -1), cells: map[string]*srcCell{}, unknown: unknown, consumed: map[string]bool{}}
 		r.origin.Col = ""
 		for i, path := range cols {
 			if path == "" {
 				continue
 			}
 			if v := strings.TrimSpace(wr.Cells[i]); v != "" {
-				r.cells[path] = srcCell{text: v, origin: t.Origin(wr.Num, i), kind: k.Name, field: path}
+				r.cells[path] = &srcCell{text: v, origin: t.Origin(wr.Num, i), kind: k.Name, field: path}
 			}
 		}
 		m.src[k.Name] = append(m.src[k.Name], r)
@@ -290,7 +296,9 @@ func (m *mapper) readTable(t *workbook.Table, k *schemas.Kind) error {
 func (r *srcRow) key() string {
 	parts := make([]string, len(r.kind.Key))
 	for i, f := range r.kind.Key {
-		parts[i] = r.cells[f].text
+		if c := r.cells[f]; c != nil {
+			parts[i] = c.text
+		}
 	}
 	return strings.Join(parts, " / ")
 }
@@ -344,11 +352,11 @@ func (m *mapper) mapKind(tk *TargetKind) {
 			}
 			v, err := f.Expr.eval(&evalCtx{m: m})
 			if err != nil {
-				m.diags.Errorf(row.Origins[0], f.Path, "map.expr", "%s.%s (default at profile line %d): %v", tk.Kind.Name, f.Path, f.Line, err)
+				m.diags.Errorf(row.Origins[0], f.Path, "map.expr", "%s.%s (default at %s:%d): %v", tk.Kind.Name, f.Path, m.p.File, f.Line, err)
 				continue
 			}
 			if v != "" {
-				row.set(f.Path, v, howDefaulted, srcCell{origin: row.Origins[0], kind: "(default)"}, f.Line)
+				row.set(f.Path, v, fieldMeta{how: howDefaulted, src: &srcCell{origin: row.Origins[0], kind: "(default)"}, line: f.Line})
 			}
 		}
 	}
@@ -357,10 +365,10 @@ func (m *mapper) mapKind(tk *TargetKind) {
 // row evaluates a rule's fields over one source row (nil for a constant
 // row). It returns nil when an expression failed (the message is added).
 func (m *mapper) row(sr *srcRow, fields []Field) *Row {
-	row := &Row{Values: map[string]string{}, how: map[string]string{}, cells: map[string]srcCell{}, lines: map[string]int{}}
-	at := srcCell{origin: diag.Origin{File: m.input}, kind: "(constant)"}
+	row := &Row{Values: map[string]string{}, meta: map[string]fieldMeta{}}
+	at := &srcCell{origin: diag.Origin{File: m.input}, kind: "(constant)"}
 	if sr != nil {
-		at = srcCell{origin: sr.origin, kind: sr.kind.Name}
+		at = &srcCell{origin: sr.origin, kind: sr.kind.Name}
 		row.Origins = []diag.Origin{sr.origin}
 	}
 	ok := true
@@ -369,10 +377,10 @@ func (m *mapper) row(sr *srcRow, fields []Field) *Row {
 		v, err := f.Expr.eval(c)
 		cell := at
 		if c.cell != nil {
-			cell = *c.cell
+			cell = c.cell
 		}
 		if err != nil {
-			m.diags.Errorf(cell.origin, f.Path, "map.expr", "%s (profile line %d): %v", f.Path, f.Line, err)
+			m.diags.Errorf(cell.origin, f.Path, "map.expr", "%s (%s:%d): %v", f.Path, m.p.File, f.Line, err)
 			ok = false
 			continue
 		}
@@ -383,7 +391,7 @@ func (m *mapper) row(sr *srcRow, fields []Field) *Row {
 		if c.defaulted || !c.fromSource {
 			how = howDefaulted
 		}
-		row.set(f.Path, v, how, cell, f.Line)
+		row.set(f.Path, v, fieldMeta{how: how, src: cell, line: f.Line})
 	}
 	if !ok {
 		return nil
@@ -391,8 +399,8 @@ func (m *mapper) row(sr *srcRow, fields []Field) *Row {
 	return row
 }
 
-func (r *Row) set(path, v, how string, cell srcCell, line int) {
-	r.Values[path], r.how[path], r.cells[path], r.lines[path] = v, how, cell, line
+func (r *Row) set(path, v string, meta fieldMeta) {
+	r.Values[path], r.meta[path] = v, meta
 }
 
 // emit adds a row to its table, merging it into the row with the same key.
@@ -428,7 +436,7 @@ func (m *mapper) emit(t *Table, row *Row, sr *srcRow) {
 		old, has := first.Values[path]
 		switch {
 		case !has:
-			first.set(path, v, row.how[path], row.cells[path], row.lines[path])
+			first.set(path, v, row.meta[path])
 		case old == v:
 		case k.Field(path).Type == "array":
 			items := strings.Split(old, ";")
@@ -439,9 +447,9 @@ func (m *mapper) emit(t *Table, row *Row, sr *srcRow) {
 			}
 			first.Values[path] = strings.Join(items, ";")
 		default:
-			c := row.cells[path]
+			c := row.meta[path].src
 			m.drop(c.kind, cmp.Or(c.field, "("+path+")"), c.origin, v,
-				fmt.Sprintf("merged into %s %s, which already has %s %q from %s: the first value is kept", k.Name, key, path, old, where(first.cells[path].origin)))
+				fmt.Sprintf("merged into %s %s, which already has %s %q from %s: the first value is kept", k.Name, key, path, old, where(first.meta[path].src.origin)))
 		}
 	}
 }
@@ -486,7 +494,7 @@ func (m *mapper) rename() {
 				for item := range strings.SplitSeq(v, ";") {
 					nv, err := m.p.Renames[kinds[path]].eval(&evalCtx{m: m, value: item})
 					if err != nil {
-						m.diags.Errorf(row.cells[path].origin, path, "map.rename", "renaming %s %q: %v", kinds[path], item, err)
+						m.diags.Errorf(row.meta[path].src.origin, path, "map.rename", "renaming %s %q: %v", kinds[path], item, err)
 						nv = item
 					}
 					out = append(out, nv)

@@ -71,11 +71,12 @@ func (c *evalCtx) read(r *srcRow, field string) string {
 	}
 	r.consumed[field] = true
 	v := r.cells[field]
-	if v.text != "" {
-		c.fromSource = true
-		if c.cell == nil {
-			c.cell = &v
-		}
+	if v == nil {
+		return ""
+	}
+	c.fromSource = true
+	if c.cell == nil {
+		c.cell = v
 	}
 	return v.text
 }

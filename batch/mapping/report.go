@@ -106,7 +106,7 @@ func (m *mapper) report(res *Result) *Report {
 				if _, ok := row.Values[f.Path]; !ok {
 					continue
 				}
-				if row.how[f.Path] == howMapped {
+				if row.meta[f.Path].how == howMapped {
 					st.Mapped++
 				} else {
 					st.Defaulted++
@@ -146,11 +146,12 @@ func (m *mapper) report(res *Result) *Report {
 				if row.consumed[field] {
 					continue
 				}
-				v := row.cells[field].text
+				c := row.cells[field]
+				v := c.text
 				if f := k.Field(field); f != nil && f.Secret {
 					v = schemas.Mask // an export never holds one; a hand-made source might
 				}
-				m.drop(k.Name, field, row.cells[field].origin, v, m.dropReason(row, field))
+				m.drop(k.Name, field, c.origin, v, m.dropReason(row, field))
 			}
 		}
 		r.Sources = append(r.Sources, sr)

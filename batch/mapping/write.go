@@ -210,9 +210,9 @@ func (res *Result) toSource(d diag.Diagnostic, mapped string) diag.Diagnostic {
 	}
 	row := t.Rows[n-2]
 	field := d.Field
-	if c, ok := row.cells[field]; ok && field != "" {
-		d.Origin = c.origin
-		d.Message += fmt.Sprintf(" (mapped to %s by profile line %d)", at, row.lines[field])
+	if c, ok := row.meta[field]; ok && field != "" {
+		d.Origin = c.src.origin
+		d.Message += fmt.Sprintf(" (mapped to %s by profile line %d)", at, c.line)
 	} else {
 		d.Origin = row.Origins[0]
 		d.Message += fmt.Sprintf(" (mapped to %s)", at)
