@@ -103,7 +103,7 @@ type srcRow struct {
 	kind     *schemas.Kind
 	origin   diag.Origin
 	cells    map[string]*srcCell // field path (or an unknown column's header) → a non-blank cell
-	unknown  map[string]bool    // columns that are no field of the kind
+	unknown  map[string]bool     // columns that are no field of the kind
 	consumed map[string]bool
 	used     bool
 	filtered int // the line of a rule whose where: left it out
