@@ -19,12 +19,18 @@
 //     outcome is Unknown. Retry idempotent reads per request (retry.Do).
 //     Wait on Target.Pacer before every request and implement RequestPacer,
 //     so the configured rate bounds requests; apply Target.WrapTransport to
-//     the transport you build (pbxbatch -v logs through it).
+//     the transport you build (pbxbatch -v logs through it). A platform that
+//     writes several records in one request, needs a step at the end of a
+//     run, or is not an HTTP API implements Batcher, Finisher or Transport
+//     (features.go); range rows (x-expand) and references to compound keys
+//     (x-refs "with") are declared in the schemas. The engine needs nothing
+//     else.
 //  4. Pass adaptertest.Run against the simulator, with and without faults.
 //  5. Register it in cmd/pbxbatch/adapters.go (registry panics on duplicates).
 //
-// Optional capabilities are small interfaces (Locker, Capabilities) checked
-// with type assertions; assert them at compile time in the adapter package.
+// Optional capabilities are small interfaces (features.go: Locker,
+// Capabilities, Batcher, Finisher, Transport) that the engine finds once
+// with FeaturesOf; assert them at compile time in the adapter package.
 package adapters
 
 import (
@@ -86,22 +92,6 @@ type Result struct {
 	// ID is the target's identifier of the record ("userRecId=42"), for
 	// reports; empty when the platform has none.
 	ID string
-}
-
-// Locker is implemented by adapters whose writes touch records other than
-// their own: MX-ONE links an extension to its owner by updating the user, so
-// two extensions of one user must not be written at the same time. Locks
-// returns names of remote records ("user/jdoe") that the runner serialises on.
-type Locker interface {
-	Locks(c Change) []string
-}
-
-// Capabilities is implemented by adapters that cannot do every action on
-// every kind, so that the planner can say so for the row instead of failing at
-// apply time.
-type Capabilities interface {
-	// Supports returns "" when the action is possible, else the reason.
-	Supports(kind string, a Action) string
 }
 
 // Target is a configured endpoint, as read from pbxbatch.yaml.

@@ -35,6 +35,10 @@ type Row struct {
 	Set    schemas.Record         // the values the row sets (nested by dotted path)
 	Clear  []string               // dotted paths the row clears
 	Cells  map[string]diag.Origin // dotted path -> the cell it came from
+	// ReadOnly holds the values of read-only columns (x-readonly: exported
+	// for audits, never settable). They are never applied; the planner
+	// compares them to say what it cannot change.
+	ReadOnly schemas.Record
 	// Source is where a mapped row came from ("site-a.xlsx users!14", the
 	// mapped workbook's #origin column); empty for other input.
 	Source string

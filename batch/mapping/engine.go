@@ -27,7 +27,6 @@ import (
 	sheetname "github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
-	"github.com/pbxbatch/pbxbatch/templates"
 )
 
 // Options tune a map.
@@ -186,7 +185,7 @@ func (m *mapper) read(path string) error {
 				return err
 			}
 		}
-		if strings.HasPrefix(base, "_") || templates.IsTemplateSheet(base) {
+		if sheetname.IsNotData(base) {
 			continue
 		}
 		k := set.Kind(base)

@@ -34,7 +34,10 @@ type runFlags struct {
 	rate        float64
 	maxFailures int
 	failFast    bool
+	batchSize   int
 	progress    string
+	force       bool // run even when another run holds the target
+	fromTarget  bool // resume: read back every operation (run.Options.FromTarget)
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -43,7 +46,9 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.rate, "rate", 0, "requests per second at most, reads and retries included (default: the target's rate)")
 	fl.IntVar(&f.maxFailures, "max-failures", 0, "stop scheduling new operations after this many failures (0 = no limit)")
 	fl.BoolVar(&f.failFast, "fail-fast", false, "stop scheduling at the first failure")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "writes of one kind sent in one request, for platforms that batch them (0 = the platform's maximum, 1 = one by one)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), log, none")
+	fl.BoolVar(&f.force, "force", false, "run even when another run holds the target (only when you know the two touch different records)")
 }
 
 type applyFlags struct {
@@ -51,6 +56,7 @@ type applyFlags struct {
 	target       string
 	yes          bool
 	allowBlocked bool
+	planSHA256   string // the saved plan must hash to this (what plan --out printed)
 }
 
 func newApplyCmd(g *globalOptions) *cobra.Command {
@@ -87,7 +93,8 @@ EXIT STATUS
   0   every operation succeeded (or had nothing to do)
   1   error: invalid input, plan errors, stale plan, target unreachable,
       credentials refused, or the journal could not be written
-  3   some rows failed or were blocked (reports written)
+  3   some rows failed or were blocked, or the end-of-run step (profile
+      generation, publishing) failed (reports written; resume runs it again)
   130 cancelled (resumable)`,
 		Example: `  pbxbatch apply --target lab rollout.xlsx
   pbxbatch plan --target lab --out plan.json rollout.xlsx && pbxbatch apply --target lab plan.json
@@ -101,6 +108,7 @@ EXIT STATUS
 	cmd.Flags().StringVar(&f.target, "target", "", "target name in the config file")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&f.allowBlocked, "allow-blocked", false, "apply even when rows are blocked at plan time (they are reported as blocked)")
+	cmd.Flags().StringVar(&f.planSHA256, "plan-sha256", "", "refuse a saved plan whose SHA-256 is not this one (plan --out prints it): apply only the plan that was reviewed")
 	return cmd
 }
 
@@ -110,6 +118,13 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	f.override(t)
+	// Locked before planning: the plan is made against a target no other
+	// run is changing.
+	lock, err := lockTarget(g, t, f.force, stderr)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	p, in, conn, err := prepareApply(ctx, t, f, arg, stderr)
 	if err != nil {
 		return err
@@ -117,7 +132,7 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 	defer conn.Close()
 
 	total, _, _ := plan.Count(p)
-	fmt.Fprintf(stdout, "Plan for target %s (%s): %s\n", t.Name, t.URL, planLine(total))
+	fmt.Fprintf(stdout, "Plan for target %s (%s): %s\n", t.Name, t.where(), planLine(total))
 	if total.Changes() > 0 && !f.yes && !confirm(stdin, stderr, fmt.Sprintf("Apply %d %s to %s?", total.Changes(), pluralWord(total.Changes(), "change", "changes"), t.Name)) {
 		fmt.Fprintln(stderr, "Nothing applied.")
 		return withCode(exitError)
@@ -132,6 +147,7 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	defer d.Close()
+	lock.SetRun(d.ID)
 	if err := plan.FillSecrets(p, in.rows); err != nil {
 		return failRun(d, err)
 	}
@@ -144,6 +160,9 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 // secrets are still masked: runApply saves it so, then fills them in.
 func prepareApply(ctx context.Context, t *target, f applyFlags, arg string, stderr io.Writer) (*batch.Plan, *input, adapters.Conn, error) {
 	if strings.EqualFold(filepath.Ext(arg), ".json") {
+		if err := checkReviewed(arg, f.planSHA256); err != nil {
+			return nil, nil, nil, err
+		}
 		saved, err := plan.Load(arg)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("%s is not a plan saved by \"pbxbatch plan --out\": %w", arg, err)
@@ -186,18 +205,12 @@ func prepareSavedPlan(ctx context.Context, t *target, p *batch.Plan, stderr io.W
 		return nil, nil, nil, err
 	}
 	drifts, err := plan.CheckStale(ctx, conn, p)
+	if err == nil {
+		err = refuseStale(stderr, t, drifts, "Nothing applied. Plan again.")
+	}
 	if err != nil {
 		conn.Close()
 		return nil, nil, nil, err
-	}
-	if len(drifts) > 0 {
-		conn.Close()
-		fmt.Fprintf(stderr, "The plan is stale: %d %s changed on %s since it was made:\n", len(drifts), pluralWord(len(drifts), "record", "records"), t.Name)
-		for _, d := range drifts {
-			fmt.Fprintf(stderr, "  %s\n", d)
-		}
-		fmt.Fprintln(stderr, "Nothing applied. Plan again.")
-		return nil, nil, nil, withCode(exitError)
 	}
 	return p, in, conn, nil
 }
@@ -216,12 +229,12 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		ConnPaces:   t.connPaces,
 		MaxFailures: f.maxFailures,
 		FailFast:    f.failFast,
+		BatchSize:   f.batchSize,
 		Journal:     j,
 		Prior:       prior,
+		FromTarget:  f.fromTarget,
 	}
-	if l, ok := t.adapter.(adapters.Locker); ok {
-		opts.Locker = l
-	}
+	opts.Locker = adapters.FeaturesOf(t.adapter, conn).Locker
 	switch f.progress {
 	case "auto":
 		opts.Progress = run.NewTerminal(stderr, 5*time.Second)
@@ -248,7 +261,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	sum, repErr := report.Write(d.Path, report.Input{
 		RunID: d.ID, Adapter: p.Adapter, Target: t.Name, TargetURL: t.URL,
 		InputPath: meta.Input, Started: meta.Started, Finished: out.Finished,
-		Plan: p, Results: out.Results, Kinds: t.adapter.Kinds(),
+		Plan: p, Results: out.Results, Kinds: t.adapter.Kinds(), Step: out.Step,
 	})
 	var stopped rundir.State
 	switch {
@@ -256,6 +269,8 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		stopped = rundir.Cancelled
 	case runErr != nil:
 		stopped = rundir.Failed
+	case out.Step != nil && out.Step.Status == batch.StatusFailed:
+		stopped = rundir.Partial // every row is done, but not in effect
 	}
 	if err := d.Finish(out.Counts, stopped, runErr); err != nil {
 		return err
@@ -270,6 +285,7 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 	if sum != nil || repErr == nil {
 		fmt.Fprintf(stdout, "Reports: %s, %s, %s (in %s)\n", report.ResultsFile, report.FailedFile, report.SummaryFile, d.Path)
 	}
+	stepFailed := writeStep(stdout, stderr, out.Step)
 	switch {
 	case stopped == rundir.Cancelled:
 		fmt.Fprintf(stderr, "Cancelled. Nothing was lost: resume with\n  pbxbatch resume %s\n", d.ID)
@@ -281,8 +297,31 @@ func execute(ctx context.Context, t *target, conn adapters.Conn, d *rundir.Dir, 
 		fmt.Fprintf(stderr, "%d %s failed, %d blocked, %d skipped: see %s; fix %s and apply it again, or resume with\n  pbxbatch resume %s\n",
 			c.Failed, pluralWord(c.Failed, "row", "rows"), c.Blocked, c.Skipped, report.ResultsFile, report.FailedFile, d.ID)
 		return withCode(exitPartial)
+	case stepFailed:
+		fmt.Fprintf(stderr, "Resume with\n  pbxbatch resume %s\nto run the end-of-run step again.\n", d.ID)
+		return withCode(exitPartial)
 	}
 	return nil
+}
+
+// writeStep prints the end-of-run step's outcome and reports whether it
+// failed.
+func writeStep(stdout, stderr io.Writer, s *batch.Step) (failed bool) {
+	if s == nil {
+		return false
+	}
+	w := stdout
+	if s.Status != batch.StatusSucceeded {
+		w = stderr
+	}
+	for i, f := range report.StepFacts(s) {
+		indent := "  "
+		if i == 0 {
+			indent = ""
+		}
+		fmt.Fprintf(w, "%s%s: %s\n", indent, f[0], f[1])
+	}
+	return s.Status == batch.StatusFailed
 }
 
 // onInterrupt makes the first Ctrl-C cancel the run gracefully (calls in

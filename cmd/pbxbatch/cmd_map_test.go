@@ -8,7 +8,7 @@ import (
 )
 
 func TestMapListsAndExplainsProfiles(t *testing.T) {
-	e := &mxoneEnv{t: t, dir: t.TempDir()}
+	e := &cliEnv{t: t, dir: t.TempDir()}
 	out := e.mustCLI(exitOK, "map", "--list")
 	for _, p := range []string{"sipx-to-mxone", "mxone-to-sipx"} {
 		if !strings.Contains(out, p) {
@@ -26,7 +26,7 @@ func TestMapListsAndExplainsProfiles(t *testing.T) {
 // TestMapFailsOnARowThatMapsToNothing maps a source whose call groups no
 // profile rule takes (a user's profile without the shipped drop reason).
 func TestMapFailsOnARowThatMapsToNothing(t *testing.T) {
-	e := &mxoneEnv{t: t, dir: t.TempDir()}
+	e := &cliEnv{t: t, dir: t.TempDir()}
 	src := filepath.Join(e.dir, "src")
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		t.Fatal(err)

@@ -27,7 +27,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the mapping report golden
 // migrateEnv is a sipXcom simulator ("sipx") and an MX-ONE simulator
 // ("mxone") in one config.
 type migrateEnv struct {
-	*mxoneEnv
+	*cliEnv
 	sipx  *sipxsim.Sim
 	mxone *mxonesim.Sim
 }
@@ -58,8 +58,8 @@ func newMigrateEnv(t *testing.T) *migrateEnv {
 		t.Fatal(err)
 	}
 	t.Setenv(e2ePasswordEnv, "e2e-secret-pw")
-	e := &mxoneEnv{t: t, dir: dir, global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}
-	return &migrateEnv{mxoneEnv: e, sipx: ss, mxone: ms}
+	e := &cliEnv{t: t, dir: dir, global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}
+	return &migrateEnv{cliEnv: e, sipx: ss, mxone: ms}
 }
 
 // permName is sipXcom's generated name of a custom permission: its number

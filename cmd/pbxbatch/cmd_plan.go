@@ -117,7 +117,13 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 		if err := plan.Save(f.out, p); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "\nSaved the plan to %s. Apply exactly this with:\n  pbxbatch apply --target %s %s\n", f.out, t.Name, f.out)
+		sum, err := plan.HashInput(f.out)
+		if err != nil {
+			return err
+		}
+		// The digest lets apply check that the file is still the plan
+		// that was reviewed here.
+		fmt.Fprintf(stderr, "\nSaved the plan to %s (sha256 %s). Apply exactly this with:\n  pbxbatch apply --target %s --plan-sha256 %s %s\n", f.out, sum, t.Name, sum, f.out)
 	}
 	switch {
 	case total.Changes() > 0:

@@ -177,8 +177,9 @@ func printSimBanner(w io.Writer, adapter string, srv *simkit.Server, username, p
 	if seed != "" {
 		fmt.Fprintf(w, "seeded from %s (POST %s/_sim/reset restores it)\n", seed, srv.URL)
 	}
-	fmt.Fprintf(w, "credentials: username %s, password %s\n", username, password)
-	fmt.Fprintf(w, "  export %s='%s'\n", simPasswordEnv, strings.ReplaceAll(password, "'", `'\''`))
+	// Never the password itself: this banner ends up in terminals'
+	// scrollback and CI logs.
+	fmt.Fprintf(w, "credentials: username %s, password %s (set $%s to it where pbxbatch runs)\n", username, passwordSource(password), simPasswordEnv)
 	fmt.Fprintf(w, "counters:    curl %s%s/_sim/stats\n", curlTLS(caFile), srv.URL)
 	if host, _, err := net.SplitHostPort(srv.Addr); err == nil {
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
@@ -196,6 +197,17 @@ func printSimBanner(w io.Writer, adapter string, srv *simkit.Server, username, p
 		fmt.Fprintf(w, "    tls:\n      ca_file: %s\n", abs)
 	}
 	fmt.Fprintf(w, "\nserving until interrupted (Ctrl-C)\n")
+}
+
+// passwordSource says where the simulator's password came from, without it.
+func passwordSource(password string) string {
+	switch {
+	case password == "admin":
+		return "the default (admin)"
+	case password == os.Getenv(simPasswordEnv):
+		return "from $" + simPasswordEnv
+	}
+	return "as given with --password"
 }
 
 func curlTLS(caFile string) string {

@@ -46,6 +46,9 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)
 	}
+	if t.URL == "" && adapters.FeaturesOf(a, nil).HTTP {
+		return nil, fmt.Errorf("target %s in %s has no url: adapter %s talks to an HTTP API; add url: https://host:port", t.Name, g.config, t.Adapter)
+	}
 	if g.verbose {
 		log := slog.New(slog.NewTextHandler(warn, nil)).With("target", t.Name)
 		t.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return httplog.Transport(rt, log) }
@@ -63,9 +66,18 @@ func (t *target) open(ctx context.Context) (adapters.Conn, error) {
 	}
 	conn, err := retry.Open(ctx, t.adapter, t.Target, retry.Options{Pacer: t.pacer})
 	if err != nil {
-		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.URL, err)
+		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.where(), err)
 	}
 	return conn, nil
+}
+
+// where names the target's endpoint for messages: its url, or its adapter
+// for a target that is not an HTTP API.
+func (t *target) where() string {
+	if t.URL == "" {
+		return "adapter " + t.Adapter
+	}
+	return t.URL
 }
 
 // input is a validated workbook: its rows and what validation said.
@@ -149,12 +161,8 @@ func (t *target) planOptions(in *input) plan.Options {
 	if !t.connPaces && t.pacer != nil {
 		opts.Reads.Limiter = t.pacer
 	}
-	if c, ok := t.adapter.(adapters.Capabilities); ok {
-		opts.Capabilities = c
-	}
-	if l, ok := t.adapter.(adapters.Locker); ok {
-		opts.Locker = l
-	}
+	f := adapters.FeaturesOf(t.adapter, nil)
+	opts.Capabilities, opts.Locker = f.Capabilities, f.Locker
 	return opts
 }
 

@@ -179,7 +179,9 @@ func (p *parser) target(name string, k, v *yaml.Node) *TargetSpec {
 	if deref(v).Kind != yaml.MappingNode {
 		return nil
 	}
-	for _, req := range []string{"adapter", "url"} {
+	// url is required by HTTP adapters only, checked once the adapter is
+	// known: a target that is a document store (Acrobits) has none.
+	for _, req := range []string{"adapter"} {
 		if !set[req] {
 			p.errorf(k.Line, "target %s has no %s", name, req)
 		}
@@ -268,6 +270,10 @@ func (p *parser) url(n *yaml.Node, what string) string {
 		p.errorf(n.Line, "url in %s is not a valid URL such as https://pbx.example.com:8443 (check for spaces or a %% that is not an escape)", what)
 	case u.User != nil || strings.Contains(s, "@"):
 		p.errorf(n.Line, "url in %s contains credentials: remove them and use username and password_env or password_file", what)
+	case strings.ContainsAny(s, "?#"):
+		// A base URL needs neither; a query is where ?password= or
+		// ?token= would sit, and it would reach every request and log.
+		p.errorf(n.Line, "url in %s has a query string or fragment (?… or #…), which may hold credentials: remove it and use username and password_env or password_file", what)
 	case u.Scheme != "http" && u.Scheme != "https":
 		p.errorf(n.Line, "url in %s must start with https:// (or http://)", what)
 	case u.Host == "":

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/internal/redact"
 )
 
 // Client calls the operations of SOAP services under one base URL
@@ -114,7 +115,9 @@ func (c *Client) Call(ctx context.Context, service, op string, in, out any) erro
 
 	isXML := strings.Contains(resp.Header.Get("Content-Type"), "xml")
 	if resp.StatusCode != http.StatusOK && !(resp.StatusCode == http.StatusInternalServerError && isXML) {
-		return newHTTPError(resp)
+		e := newHTTPError(resp)
+		e.Snippet = c.redactor().String(e.Snippet)
+		return e
 	}
 	rec := &readRecorder{r: resp.Body}
 	name, err := ReadEnvelope(rec, c.MaxResponse, func(d *xml.Decoder, start *xml.StartElement) error {
@@ -127,6 +130,7 @@ func (c *Client) Call(ctx context.Context, service, op string, in, out any) erro
 	switch {
 	case errors.As(err, &fault):
 		fault.HTTPStatus = resp.StatusCode
+		fault.String = c.redactor().String(fault.String)
 		return fault
 	case rec.err != nil:
 		return &TransportError{Op: service + "." + op, Sent: true, Err: rec.err}
@@ -139,6 +143,11 @@ func (c *Client) Call(ctx context.Context, service, op string, in, out any) erro
 	}
 	return nil
 }
+
+// redactor masks the password in what a server says, in every encoding: a
+// server that echoes the request echoes its Basic credentials (base64 of
+// user:password) too.
+func (c *Client) redactor() *redact.Redactor { return redact.New(c.password) }
 
 // readRecorder remembers a read error other than EOF (a dropped
 // connection), which the XML decoder would otherwise report as bad syntax.
