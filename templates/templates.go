@@ -238,7 +238,7 @@ func (b *builder) readme(kinds []*schemas.Kind) error {
 		}
 		lines = append(lines, line{s, b.wrap})
 	}
-	const width = 120
+	const width = 100 // characters: fits a landscape page unscaled
 	name := ReadmeSheet
 	if err := b.f.SetColWidth(name, "A", "A", width); err != nil {
 		return err

@@ -209,7 +209,7 @@ func (x *XLSX) Change(c *Change) error {
 	switch c.Type {
 	case Changed:
 		for _, f := range c.Fields {
-			if err := x.write(c, c.New, f.Field, sheet.Cell{Value: f.Before, Style: sheet.Removed}, sheet.Cell{Value: f.After, Style: sheet.Changed}, sheet.Plain); err != nil {
+			if err := x.write(c, c.New, f.Field, sheet.Cell{Value: f.Before}, sheet.Cell{Value: f.After, Style: sheet.Changed}, sheet.Plain); err != nil {
 				return err
 			}
 		}
@@ -256,7 +256,7 @@ func (x *XLSX) write(c *Change, vals []string, field string, old, new sheet.Cell
 func (x *XLSX) EndKind(*KindSummary) error { return nil }
 
 func (x *XLSX) Finish(s *Summary) error {
-	t, err := x.x.NewTable(summarySheet, []string{"kind", "added", "removed", "changed", "unchanged", "not compared"}, sheet.TableOptions{Wrap: true})
+	t, err := x.x.NewTable(summarySheet, []string{"kind", "added", "removed", "changed", "unchanged", "not compared"}, sheet.TableOptions{})
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (x *XLSX) Finish(s *Summary) error {
 		facts = append(facts, [2]string{"result", "No differences."})
 	}
 	for _, kv := range facts {
-		if err := t.Write([]sheet.Cell{{Value: kv[0], Style: sheet.Heading}, {Value: kv[1]}}, sheet.Plain); err != nil {
+		if err := t.Write([]sheet.Cell{{Value: kv[0], Style: sheet.Heading}, {Value: kv[1], Span: true}}, sheet.Plain); err != nil {
 			return err
 		}
 	}

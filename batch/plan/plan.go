@@ -70,6 +70,7 @@ const (
 	CodeAction       = "plan.action"        // an action the planner does not know
 	CodeBlockedBy    = "plan.blocked_by"    // (warning) blocked because a row it needs is blocked
 	CodeDeleteAbsent = "plan.delete_absent" // (warning) delete of a record the target does not have
+	CodeReadOnly     = "plan.read_only"     // (warning) a read-only value differs from the target's: not changed
 )
 
 // entry is one input row while it is being planned.

@@ -184,10 +184,23 @@ type rowOutcome struct {
 	finished time.Time // when the target last answered for the row; zero if never asked
 	failed   bool      // failed or blocked: goes to failed.xlsx
 	style    sheet.Style
-	blockers []string // kinds of the records whose failure blocked the row
 }
 
-func outcomes(p *batch.Plan, res []opResult, set *schemas.Set) map[rowKey]*rowOutcome {
+// unsettled is the set of records (kind and key) whose op failed or was
+// blocked: a reference to one is why a row is blocked.
+type unsettled map[[2]string]bool
+
+func unsettledOf(res []opResult) unsettled {
+	u := unsettled{}
+	for _, o := range res {
+		if st := o.status(); st == string(batch.StatusFailed) || st == string(batch.StatusBlocked) {
+			u[[2]string{o.op.Kind, o.op.Key}] = true
+		}
+	}
+	return u
+}
+
+func outcomes(res []opResult) map[rowKey]*rowOutcome {
 	m := map[rowKey]*rowOutcome{}
 	for _, o := range res {
 		k := keyOf(o.op.Origin.File, o.op.Origin.Sheet, o.op.Origin.Row)
@@ -208,9 +221,6 @@ func outcomes(p *batch.Plan, res []opResult, set *schemas.Set) map[rowKey]*rowOu
 		if msg != "" && !slices.Contains(ro.messages, msg) {
 			ro.messages = append(ro.messages, msg)
 		}
-		if st == string(batch.StatusBlocked) {
-			ro.blockers = append(ro.blockers, blockers(p, o, set)...)
-		}
 		if o.res != nil {
 			ro.targetID = cmp.Or(ro.targetID, o.res.TargetID)
 			answered := o.res.Status == batch.StatusSucceeded || o.res.Status == batch.StatusFailed
@@ -228,31 +238,6 @@ func outcomes(p *batch.Plan, res []opResult, set *schemas.Set) map[rowKey]*rowOu
 		}
 	}
 	return m
-}
-
-// blockers returns the kinds that blocked an op: those of the ops it needs
-// that did not succeed, or, for a row blocked when planning, the kind its
-// reason names ("blocked by department …").
-func blockers(p *batch.Plan, o opResult, set *schemas.Set) []string {
-	var out []string
-	for _, n := range o.op.Needs {
-		if n >= 0 && n < len(p.Ops) {
-			out = append(out, p.Ops[n].Kind)
-		}
-	}
-	if len(out) > 0 || set == nil {
-		return out
-	}
-	reason := o.op.Reason
-	if o.res != nil && o.res.Message != "" {
-		reason = o.res.Message
-	}
-	for _, k := range set.Kinds {
-		if strings.Contains(reason, "blocked by "+k.Name+" ") {
-			out = append(out, k.Name)
-		}
-	}
-	return out
 }
 
 // writeWorkbooks re-reads the input and writes results.xlsx and
@@ -282,7 +267,8 @@ func writeWorkbooks(dir string, in Input, res []opResult, s *Summary) (int, erro
 		}
 	}
 
-	rows := outcomes(in.Plan, res, in.Kinds)
+	rows := outcomes(res)
+	bad := unsettledOf(res)
 	seen := map[rowKey]bool{}
 	var (
 		masked []maskedCells
@@ -292,7 +278,7 @@ func writeWorkbooks(dir string, in Input, res []opResult, s *Summary) (int, erro
 		if base, _ := sheet.SplitName(t.Name); sheet.IsNotData(base) {
 			continue // not data (a template's README, an export's _metadata): nothing to report
 		}
-		m, err := writeTable(t, in, rows, seen, results, failed, &why)
+		m, err := writeTable(t, in, rows, bad, seen, results, failed, &why)
 		if err != nil {
 			return 0, err
 		}
@@ -418,7 +404,7 @@ type maskedCells struct {
 }
 
 // writeTable copies one input table into both workbooks.
-func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, seen map[rowKey]bool, results, failed *sheet.XLSX, why *grouper) (maskedCells, error) {
+func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, bad unsettled, seen map[rowKey]bool, results, failed *sheet.XLSX, why *grouper) (maskedCells, error) {
 	k, ignored := tableKind(t, in.Kinds)
 	l := layoutOf(t.Header, k)
 	m := maskedCells{sheet: t.Name}
@@ -470,10 +456,10 @@ func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, seen m
 			}
 		}
 		if ro != nil && ro.failed {
-			mark(input, t, r.Num, l, k, reason, ro)
+			mark(input, t, r.Num, l, k, reason, bad)
 		}
 		cells := arrange(l, input,
-			[]sheet.Cell{{Value: status}, {Value: reason}},
+			[]sheet.Cell{{Value: status}, {Value: reason, Wrap: true}},
 			[]sheet.Cell{{Value: detail}, {Value: targetID}, {Value: finished}})
 		if err := rt.Write(cells, style); err != nil {
 			return m, err
@@ -491,6 +477,9 @@ func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, seen m
 		rowMasked := false
 		for i, c := range input {
 			fc[i] = sheet.Cell{Value: c.Value}
+			if c.Style == sheet.Culprit { // the cell to fix
+				fc[i] = c
+			}
 			if masked[i] {
 				fc[i].Comment = "masked: type the value from your own input file again before applying"
 				fc[i].Style = sheet.Culprit
@@ -504,7 +493,7 @@ func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, seen m
 			m.rows = append(m.rows, m.failed+1)
 		}
 		why := fmt.Sprintf("%s (was %s): %s", status, t.Origin(r.Num, -1), reason)
-		if err := ft.Write(arrange(l, fc, []sheet.Cell{{Value: why}}, nil), ro.style); err != nil {
+		if err := ft.Write(arrange(l, fc, []sheet.Cell{{Value: why, Wrap: true}}, nil), ro.style); err != nil {
 			return m, err
 		}
 	}
@@ -518,16 +507,14 @@ const ReasonColumn = "#reason"
 
 // mark highlights the cells a failure is about with the reason as a note:
 // the columns the message names, a cell of this row it cites
-// ("Departments!C22"), or for a blocked row the columns that refer to the
-// kind that blocked it. When none is found, the note goes on the first
-// cell (the key).
-func mark(cells []sheet.Cell, t *workbook.Table, row int, l layout, k *schemas.Kind, reason string, ro *rowOutcome) {
+// ("Departments!C22"), or the references to records that failed or were
+// blocked themselves (why a row is blocked). When none is found, the note
+// goes on the first cell (the key).
+func mark(cells []sheet.Cell, t *workbook.Table, row int, l layout, k *schemas.Kind, reason string, bad unsettled) {
 	found := false
 	hit := func(i int) {
-		if i >= 0 && i < len(cells) {
-			cells[i].Style, cells[i].Comment = sheet.Culprit, reason
-			found = true
-		}
+		cells[i].Style, cells[i].Comment = sheet.Culprit, reason
+		found = true
 	}
 	for i, h := range t.Header {
 		if h != "" && mentions(reason, h) {
@@ -539,17 +526,14 @@ func mark(cells []sheet.Cell, t *workbook.Table, row int, l layout, k *schemas.K
 			hit(i)
 		}
 	}
-	if !found && k != nil {
-		for _, blocker := range ro.blockers {
-			for _, r := range k.Refs {
-				if r.Kind != blocker {
-					continue
-				}
-				for i, f := range l.field {
-					if f != nil && f.Path == r.Field {
-						hit(i)
-					}
-				}
+	for i, f := range l.field {
+		if found || f == nil || f.Ref == nil {
+			continue
+		}
+		for _, v := range strings.Split(cells[i].Value, ";") {
+			if bad[[2]string{f.Ref.Kind, strings.TrimSpace(v)}] {
+				hit(i)
+				break
 			}
 		}
 	}

@@ -32,7 +32,7 @@ func inputBook(t *testing.T) string {
 		f.SetSheetRow("people", cell, &row)
 	}
 	f.NewSheet("phones")
-	for i, row := range [][]any{{"site", "owner", "number"}, {"Stockholm", "", "0042"}, {"Stockholm", "", "1001"}, {"Stockholm", "ghost", "1002"}} {
+	for i, row := range [][]any{{"site", "owner", "number"}, {"Stockholm", "", "0042"}, {"Stockholm", "", "1001"}, {"Stockholm", "bad", "1002"}} {
 		cell, _ := excelize.CoordinatesToCellName(1, i+1)
 		f.SetSheetRow("phones", cell, &row)
 	}
@@ -65,7 +65,7 @@ func scenario(path string) Input {
 		{ID: 2, Kind: "person", Key: "child", Action: batch.OpUpdate, Origin: origin(path, "people", 4), Needs: []int{1}},
 		{ID: 3, Kind: "phone", Key: "0042 / Stockholm", Action: batch.OpNoop, Origin: origin(path, "phones", 2)},
 		{ID: 4, Kind: "phone", Key: "1001 / Stockholm", Action: batch.OpCreate, Origin: origin(path, "phones", 3)},
-		{ID: 5, Kind: "phone", Key: "1002 / Stockholm", Action: batch.OpBlocked, Origin: origin(path, "phones", 4), Reason: `blocked by person "ghost" (people!9)`},
+		{ID: 5, Kind: "phone", Key: "1002 / Stockholm", Action: batch.OpBlocked, Origin: origin(path, "phones", 4), Reason: `blocked by person "bad" (people!3)`},
 	}
 	one := 1
 	results := []batch.Result{
@@ -202,8 +202,8 @@ func TestResultsWorkbook(t *testing.T) {
 	if phones[1][2] != "unchanged" || phones[2][2] != "created" || phones[1][0] != "0042" || phones[3][2] != "blocked" {
 		t.Errorf("phones %v", phones)
 	}
-	// Blocked when planning by a person it refers to: the owner cell is at fault.
-	if fill(f, "phones", "E4") != "FF7C80" || !strings.Contains(note(f, "phones", "E4"), `blocked by person "ghost"`) {
+	// Blocked by the failure of the person it refers to: the owner cell is at fault.
+	if fill(f, "phones", "E4") != "FF7C80" || !strings.Contains(note(f, "phones", "E4"), `blocked by person "bad"`) {
 		t.Errorf("blocking reference E4: fill %q note %q", fill(f, "phones", "E4"), note(f, "phones", "E4"))
 	}
 	notes, _ := f.GetRows("Notes")

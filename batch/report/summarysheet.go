@@ -27,11 +27,11 @@ func countCells(name string, c batch.Counts, style sheet.Style) []sheet.Cell {
 // writeSummarySheet writes results.xlsx's summary: counts per kind and in
 // all, the run, the reasons rows failed for, and the next steps.
 func writeSummarySheet(x *sheet.XLSX, s *Summary, in Input, groups []Group) error {
-	t, err := x.NewTable(SummarySheet, countColumns, sheet.TableOptions{Wrap: true})
+	t, err := x.NewTable(SummarySheet, countColumns, sheet.TableOptions{})
 	if err != nil {
 		return err
 	}
-	w := rowWriter{t: t}
+	w := rowWriter{t: t, span: true}
 	for _, k := range s.Kinds {
 		w.cells(countCells(k.Kind, k.Counts, sheet.Plain))
 	}
@@ -44,9 +44,9 @@ func writeSummarySheet(x *sheet.XLSX, s *Summary, in Input, groups []Group) erro
 	}
 	if len(groups) > 0 {
 		w.blank()
-		w.cells([]sheet.Cell{{Value: "why rows failed", Style: sheet.Heading}, {Value: "rows", Style: sheet.Heading}, {Value: "first at", Style: sheet.Heading}})
+		w.cells([]sheet.Cell{{Value: "failed rows", Style: sheet.Heading}, {Value: "first at", Style: sheet.Heading}, {Value: "why", Style: sheet.Heading}})
 		for _, g := range groups {
-			w.cells([]sheet.Cell{{Value: g.Reason}, {Value: strconv.Itoa(g.Count), Number: true}, {Value: g.First}})
+			w.cells([]sheet.Cell{{Value: strconv.Itoa(g.Count), Number: true}, {Value: g.First}, {Value: g.Reason, Span: true}})
 		}
 	}
 	if len(in.Next) > 0 {
@@ -160,8 +160,9 @@ func rowList(rows []int, max int) string {
 
 // rowWriter writes rows to a table and keeps the first error.
 type rowWriter struct {
-	t   *sheet.Table
-	err error
+	t    *sheet.Table
+	span bool // a pair's value runs on to the right rather than widen its column
+	err  error
 }
 
 func (w *rowWriter) cells(c []sheet.Cell) {
@@ -174,6 +175,6 @@ func (w *rowWriter) blank() { w.cells(nil) }
 
 func (w *rowWriter) pairs(kv ...[2]string) {
 	for _, p := range kv {
-		w.cells([]sheet.Cell{{Value: p[0], Style: sheet.Heading}, {Value: p[1]}})
+		w.cells([]sheet.Cell{{Value: p[0], Style: sheet.Heading}, {Value: p[1], Span: w.span}})
 	}
 }

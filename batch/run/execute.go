@@ -128,7 +128,9 @@ func (x *execution) send(ctx, callCtx context.Context) (c completion, again bool
 	x.calls++
 	x.tries++
 	start := time.Now()
+	r.live.sending.Add(1)
 	result, err := r.conn.Apply(callCtx, x.change)
+	r.live.sending.Add(-1)
 	r.observe(x.k.Name, x.op.Action, time.Since(start))
 	// Decide before giving the slot back, so that a failure that stops
 	// the run halts it before another operation can start a call.
@@ -230,6 +232,8 @@ func (x *execution) released(c completion) (completion, bool) {
 // wait sleeps before the next try; false when the run was cancelled.
 func (x *execution) wait(ctx context.Context, err error) bool {
 	d := x.r.pacer.Backoff(x.tries, adapters.RetryAfterOf(err))
+	x.r.live.retrying.Add(1)
+	defer x.r.live.retrying.Add(-1)
 	return x.r.opts.Sleep(ctx, d) == nil
 }
 

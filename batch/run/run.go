@@ -163,6 +163,7 @@ type runner struct {
 	doneN      int // operations with a final status, for progress
 	failedN    int
 	blockedN   int
+	live       live
 	done       chan completion
 
 	latMu sync.Mutex

@@ -202,7 +202,7 @@ func (x *cross) finish(rows int, out *diag.List) {
 		}
 		refs = append(refs, p)
 	}
-	slices.SortFunc(refs, func(a, b *pendingRef) int { return cmpPos(a.first, b.first) })
+	slices.SortFunc(refs, func(a, b *pendingRef) int { return cmp.Or(cmpPos(a.first, b.first), strings.Compare(a.text, b.text)) })
 	for i, p := range refs {
 		target := p.target
 		more := ""

@@ -77,12 +77,8 @@ func numberCell(f *schemas.Field, s string) finding {
 		return finding{diag.Error, "read.number_cell",
 			q + " is stored as a number, not as text, so a leading + or 0 is gone (+46701234567 becomes 46701234567, 0701234567 becomes 701234567); format the column as Text and type the number again with its + (or start the cell with an apostrophe: '+46…)"}
 	}
-	example := "0040 becomes 40"
-	if !f.Secret {
-		example = "0" + s + " becomes " + s
-	}
 	return finding{diag.Error, "read.number_cell",
-		q + " is stored as a number, not as text, and a number has no leading zeros (" + example + "); if the value starts with 0, format the column as Text and type it again (or start the cell with an apostrophe: '0040); if it is right as it is, pass --accept read.number_cell"}
+		q + " is stored as a number, not as text, and a number has no leading zeros (0040 becomes 40); if the value starts with 0, format the column as Text and type it again (or start the cell with an apostrophe: '0040); if it is right as it is, pass --accept read.number_cell"}
 }
 
 // plainNumber: digits, optionally after one leading "+".

@@ -132,17 +132,18 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 			add(c, fd.sev, fd.code, fd.msg, raw)
 			stop = stop || fd.sev == diag.Error
 		}
-		if !stop && res.isNumeric(i) && f.Text != "" {
-			fd := numberCell(f, text)
-			add(c, fd.sev, fd.code, fd.msg, raw)
-			stop = res.bad
-		}
 		if !stop && c.rule != nil {
 			var err error
 			if val, err = c.rule.Check(f, val); err != nil {
 				add(c, diag.Error, c.rule.Code, err.Error(), raw)
 				stop = true
 			}
+		}
+		if !stop && res.isNumeric(i) && f.Text != "" {
+			// The value may be right: it is kept (the key still counts for
+			// duplicates and references), and the error keeps the row out.
+			fd := numberCell(f, text)
+			add(c, fd.sev, fd.code, fd.msg, raw)
 		}
 		if stop {
 			fail(f.Path)
@@ -187,6 +188,11 @@ func (sp *spec) readOnly(res *rowResult, c *column, text string, add func(*colum
 		res.row.ReadOnly = schemas.Record{}
 	}
 	res.row.ReadOnly.Set(c.field.Path, text)
+	if sp.keepCells {
+		o := c.origin
+		o.Row = res.row.Origin.Row
+		res.row.Cells[c.field.Path] = o
+	}
 	if !sp.export {
 		add(c, diag.Warning, "schema.read_only", fmt.Sprintf("%s (%s) is read-only: exports show it for audits, but the platform offers no way to set it, so this value will not be applied (plan says where it differs); clear the column, or start its header with # to keep it as a note", c.field.Path, c.field.Title), text)
 	}

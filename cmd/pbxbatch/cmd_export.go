@@ -70,7 +70,7 @@ EXIT STATUS
 				return fmt.Errorf("--format %q: use xlsx or csv", format)
 			}
 			return runExport(cmd.Context(), g, cmd.ErrOrStderr(), export.Options{
-				Format: f, Out: out, Kinds: kinds, Target: target, ToolVersion: version, BOM: bom,
+				Format: f, Out: out, Kinds: kinds, Target: target, ToolVersion: readBuildVersion().String(), BOM: bom,
 			})
 		},
 	}

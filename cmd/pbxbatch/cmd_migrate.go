@@ -125,6 +125,13 @@ func runMigrate(ctx context.Context, g *globalOptions, f migrateFlags, stdin io.
 	}
 
 	fmt.Fprintf(stdout, "4. plan against %s → %s\n", dst.Name, filepath.Join(f.out, migratePlanTx))
+	// Locked before planning, as apply does: the plan is made against a
+	// target no other run is changing.
+	lock, err := lockTarget(g, dst, f.force, stderr)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	p2, in, conn, err := migratePlanFor(ctx, dst, filepath.Join(f.out, migrateMapped), res.Secrets, stderr)
 	if err != nil {
 		return err
@@ -139,9 +146,12 @@ func runMigrate(ctx context.Context, g *globalOptions, f migrateFlags, stdin io.
 		fmt.Fprintln(stdout, "Nothing to change: the destination already holds the migrated site.")
 		return nil
 	}
-	if !f.yes && !confirm(stdin, stderr, fmt.Sprintf("Apply %d %s to %s?", total.Changes(), pluralWord(total.Changes(), "change", "changes"), dst.Name)) {
-		fmt.Fprintln(stderr, "Nothing applied.")
-		return withCode(exitError)
+	if !f.yes && interactive(stdin) {
+		showPlan(stderr, p2)
+		if !confirm(stdin, stderr, fmt.Sprintf("Apply %d %s to %s?", total.Changes(), pluralWord(total.Changes(), "change", "changes"), dst.Name)) {
+			fmt.Fprintln(stderr, "Nothing applied.")
+			return withCode(exitError)
+		}
 	}
 	fmt.Fprintf(stdout, "5. apply to %s\n", dst.Name)
 	d, err := rundir.CreateWithPlan(g.stateDir, rundir.Meta{Adapter: p2.Adapter, Target: dst.Name, TargetURL: dst.URL, Input: in.path, InputSHA256: in.sha256}, p2)
@@ -149,11 +159,12 @@ func runMigrate(ctx context.Context, g *globalOptions, f migrateFlags, stdin io.
 		return err
 	}
 	defer d.Close()
+	lock.SetRun(d.ID)
 	if err := plan.FillSecrets(p2, in.rows); err != nil {
 		return failRun(d, err)
 	}
 	fmt.Fprintf(stdout, "Run %s (%s)\n", d.ID, d.Path)
-	return execute(ctx, dst, conn, d, p2, nil, f.runFlags, stdout, stderr)
+	return execute(ctx, g, dst, conn, d, p2, nil, f.runFlags, stdout, stderr)
 }
 
 func migrateExport(ctx context.Context, t *target, out string) error {

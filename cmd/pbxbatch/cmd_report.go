@@ -60,6 +60,7 @@ EXIT STATUS
 				RunID: info.ID, Adapter: p.Adapter, Target: info.Target, TargetURL: info.TargetURL,
 				InputPath: inputPath, Started: info.Started, Finished: finished,
 				Plan: p, Results: results, Kinds: kinds, Step: step,
+				Next: nextSteps{g: g, id: info.ID, target: info.Target}.after(info.Counts, nil, info.Dir),
 			})
 			if err != nil {
 				return err

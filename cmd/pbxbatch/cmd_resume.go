@@ -19,7 +19,7 @@ func newResumeCmd(g *globalOptions) *cobra.Command {
 	var f runFlags
 	var movedInput string
 	cmd := &cobra.Command{
-		Use:   "resume RUN_ID",
+		Use:   "resume RUN_ID [--format text|json]",
 		Short: "Carry on with a run that was cancelled, crashed or left rows failed",
 		Long: `resume re-opens a run directory and carries on with its plan:
 operations that succeeded are skipped; operations that were in flight when
@@ -35,7 +35,8 @@ The input is read again for the secrets the plan does not keep (--input if
 it moved); if it has changed since the run started, resume refuses: plan
 again. Operations recorded done are trusted; after restoring the target
 from a backup, or when the journal is damaged, --from-target reads every
-operation back instead.
+operation back instead. The summary says what this resume did and what the
+run has done in all; --format json prints it as one document (see apply).
 
 EXIT STATUS
   0   every operation succeeded (or had nothing to do)
@@ -54,6 +55,9 @@ EXIT STATUS
 }
 
 func runResume(ctx context.Context, g *globalOptions, f runFlags, id, movedInput string, stdout, stderr io.Writer) error {
+	if err := f.check(); err != nil {
+		return err
+	}
 	d, err := rundir.Open(g.stateDir, id)
 	if err != nil {
 		return err
@@ -116,7 +120,7 @@ func runResume(ctx context.Context, g *globalOptions, f runFlags, id, movedInput
 		}
 	}
 	rc := run.CountResume(p, prior, f.fromTarget)
-	fmt.Fprintf(stdout, "Resuming run %s on %s (%s): %d operations: %d already settled, %d to read back first, %d to run\n",
+	fmt.Fprintf(f.output(stdout, stderr).info, "Resuming run %s on %s (%s): %d operations: %d already settled, %d to read back first, %d to run\n",
 		d.ID, t.Name, t.where(), len(p.Ops), rc.Done, rc.ReadBack, rc.Rest)
-	return execute(ctx, t, conn, d, p, prior, f, stdout, stderr)
+	return execute(ctx, g, t, conn, d, p, prior, f, stdout, stderr)
 }

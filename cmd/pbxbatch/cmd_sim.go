@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,7 +82,7 @@ EXIT STATUS
   0  stopped by an interrupt (Ctrl-C) or SIGTERM
   1  could not start: unknown adapter, bad flag, address in use, invalid seed`,
 		Example: `  pbxbatch sim mxone
-  pbxbatch sim mxone --listen 127.0.0.1:8443 --seed inventory.xlsx --tls
+  pbxbatch sim mxone --listen 127.0.0.1:0 --seed inventory.xlsx --tls
   pbxbatch sim mxone --latency 20ms --jitter 5ms --fault-rate 0.05 --rate-limit 100`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -110,7 +111,13 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
+			if listen == "" {
+				listen = defaultSimListen(o.TLS)
+			}
 			srv, err := simkit.Start(listen, h, o)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return fmt.Errorf("%s is taken (another simulator?): %w; serve on any free port with --listen 127.0.0.1:0", listen, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -136,7 +143,7 @@ EXIT STATUS
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", "127.0.0.1:8443", "address to serve on (host:port; port 0 picks a free one)")
+	f.StringVar(&listen, "listen", "", "address to serve on (host:port; port 0 picks a free one) (default 127.0.0.1:8080, with --tls 127.0.0.1:8443)")
 	f.StringVar(&username, "username", "admin", "username the simulator accepts")
 	f.StringVar(&password, "password", "", "password the simulator accepts (default $"+simPasswordEnv+", else admin)")
 	f.StringVar(&seed, "seed", "", "workbook (.xlsx, .csv or directory) to load first, in the import format")
@@ -151,6 +158,15 @@ EXIT STATUS
 	f.StringVar(&caOut, "ca-out", "", "with --tls, where to write the certificate to trust (default STATE-DIR/sim-ADAPTER-ca.pem)")
 	f.DurationVar(&o.TokenLifetime, "token-lifetime", 0, "lifetime of issued tokens (default: the platform's documented one)")
 	return cmd
+}
+
+// defaultSimListen is where sim serves without --listen: the port says
+// what it speaks (8443 for HTTPS, 8080 for plain HTTP).
+func defaultSimListen(tls bool) string {
+	if tls {
+		return "127.0.0.1:8443"
+	}
+	return "127.0.0.1:8080"
 }
 
 func simNames() []string {
@@ -187,8 +203,8 @@ func printSimBanner(w io.Writer, adapter string, srv *simkit.Server, username, p
 		}
 	}
 	fmt.Fprintf(w, "\nready to paste into pbxbatch.yaml:\n\n")
-	fmt.Fprintf(w, "targets:\n  sim:\n    adapter: %s\n    url: %s\n    username: %s\n    password_env: %s\n    rate: 50\n    concurrency: 8\n",
-		adapter, srv.URL, username, simPasswordEnv)
+	fmt.Fprintf(w, "targets:\n  sim-%s:\n    adapter: %s\n    url: %s\n    username: %s\n    password_env: %s\n    rate: 50\n    concurrency: 8\n",
+		adapter, adapter, srv.URL, username, simPasswordEnv)
 	if caFile != "" {
 		abs, err := filepath.Abs(caFile)
 		if err != nil {

@@ -38,16 +38,19 @@ EXIT STATUS
   2  plan has changes / diff found differences
   3  some rows failed or were blocked (the report is written)
   130 cancelled (resumable)`,
-		Version:       version,
+		Version:       readBuildVersion().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&g.config, "config", "pbxbatch.yaml", "targets file")
-	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", ".pbxbatch", "where runs (journals, reports) are kept")
+	root.PersistentFlags().StringVar(&g.config, "config", defaultConfig, "targets file")
+	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", defaultStateDir, "where runs (journals, reports) are kept")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every request to the target (method, URL, status, time; never credentials or bodies), and list every field of planned creates")
+	root.SetVersionTemplate("pbxbatch {{.Version}}\n")
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(g))
 	}
+	scopeGlobalFlags(root)
+	registerCompletions(root, g)
 	return root
 }
 

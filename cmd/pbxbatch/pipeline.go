@@ -30,6 +30,8 @@ type target struct {
 	// connPaces: the adapter waits on pacer before every request, so the
 	// rate bounds requests (an MX-ONE extension create is four of them).
 	connPaces bool
+	// readProgress, when set, shows planning's reads of the live state.
+	readProgress func(done, total int)
 }
 
 // loadTarget reads the named target from the config file and finds its
@@ -152,7 +154,7 @@ func planWorkbook(ctx context.Context, t *target, path string, stderr io.Writer)
 // planOptions are the planner's options for a target and input.
 func (t *target) planOptions(in *input) plan.Options {
 	opts := plan.Options{
-		Reads:       plan.Reads{Concurrency: t.Concurrency},
+		Reads:       plan.Reads{Concurrency: t.Concurrency, Progress: t.readProgress},
 		Target:      t.Name,
 		TargetURL:   t.URL,
 		Input:       in.path,

@@ -228,7 +228,7 @@ func mapKeys(m map[string]bool) func(func(string) bool) {
 }
 
 // WriteSipxTestdata writes the sipx sample rollout under dir
-// (testdata/sipx): rollout.xlsx and its CSV twin.
+// (testdata/sipx): rollout.xlsx, its CSV twin and the broken cases.
 func WriteSipxTestdata(dir string, set *schemas.Set) error {
 	sheets, err := NewSipx(SipxDefault()).SipxSheets(set)
 	if err != nil {
@@ -240,5 +240,8 @@ func WriteSipxTestdata(dir string, set *schemas.Set) error {
 	if err := WriteXLSX(filepath.Join(dir, "rollout.xlsx"), sheets); err != nil {
 		return err
 	}
-	return WriteCSVDir(filepath.Join(dir, "rollout-csv"), sheets)
+	if err := WriteCSVDir(filepath.Join(dir, "rollout-csv"), sheets); err != nil {
+		return err
+	}
+	return writeBroken(filepath.Join(dir, "broken"), set, Customer("sipx"))
 }

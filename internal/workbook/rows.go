@@ -197,18 +197,18 @@ func (r *Rows) build(raw rawRow) Row {
 // storedNumber returns the text of a number cell: what the spreadsheet
 // shows, unless a display format changed the number itself (scientific
 // notation, thousands separators, rounding), in which case the stored value,
-// exactly. A number beyond 15 significant digits has already lost digits
-// in the spreadsheet, so it reads in scientific notation and the
+// exactly. A spreadsheet keeps 15 significant digits: a stored value with
+// more has already lost some, so it reads in scientific notation and the
 // validator's damage guard says so.
 func storedNumber(shown, stored string) string {
 	f, err := strconv.ParseFloat(stored, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return shown
 	}
-	if math.Abs(f) >= 1e15 {
+	exact := strconv.FormatFloat(f, 'f', -1, 64)
+	if significantDigits(exact) > 15 {
 		return strconv.FormatFloat(f, 'E', -1, 64)
 	}
-	exact := strconv.FormatFloat(f, 'f', -1, 64)
 	plain := strings.NewReplacer(",", "", " ", "", "\u00a0", "").Replace(shown)
 	switch {
 	case shown == exact:
@@ -220,6 +220,11 @@ func storedNumber(shown, stored string) string {
 		return shown // a date, a percentage, a currency: what the user sees
 	}
 	return exact
+}
+
+func significantDigits(decimal string) int {
+	d := strings.ReplaceAll(strings.TrimPrefix(decimal, "-"), ".", "")
+	return len(strings.TrimRight(strings.TrimLeft(d, "0"), "0"))
 }
 
 func allDigitText(s string) bool {

@@ -343,7 +343,7 @@ func (b *Book) openDir(dir string, opts Options) error {
 const manifestFile = "manifest.json"
 
 // isManifest reports whether path is a pbxbatch export manifest: a small
-// JSON object naming its canonical form and tool version.
+// JSON object naming its adapter and canonical form.
 func isManifest(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
@@ -351,10 +351,10 @@ func isManifest(path string) bool {
 	}
 	defer f.Close()
 	var m struct {
-		Canonical   string `json:"canonical"`
-		ToolVersion string `json:"tool_version"`
+		Adapter   string `json:"adapter"`
+		Canonical string `json:"canonical"`
 	}
-	return json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&m) == nil && m.Canonical != "" && m.ToolVersion != ""
+	return json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&m) == nil && m.Canonical != "" && m.Adapter != ""
 }
 
 func describeKind(k fileKind) string {

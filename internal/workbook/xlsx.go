@@ -161,7 +161,7 @@ func (s *xlsxSource) next() (rawRow, bool) {
 		if err := s.rows.Error(); err != nil {
 			s.e = s.wrap(err)
 		} else if scan := s.t.scan; scan != nil && s.n < scan.lastRow {
-			s.e = s.cut(scan.lastRow)
+			s.e = s.cut(scan)
 		}
 		return rawRow{}, false
 	}
@@ -180,13 +180,17 @@ func (s *xlsxSource) next() (rawRow, bool) {
 // excelize's row iterator stops at the first XML error without saying so
 // (an "&nbsp;" written by a tool that does not escape HTML entities), and
 // the raw scan saw rows after it.
-func (s *xlsxSource) cut(lastRow int) error {
+func (s *xlsxSource) cut(scan *sheetScan) error {
 	bad := s.n + 1
 	if s.blank && s.n > 0 {
 		bad = s.n // the damaged row came back empty
 	}
-	return fmt.Errorf("%s: the sheet's XML is damaged in row %d, so rows %d to %d cannot be read (often a character such as &nbsp; that XML does not allow); fix that row, or open the workbook in Excel or LibreOffice and save it again",
-		s.t.Origin(bad, -1), bad, bad, lastRow)
+	why := "often a character such as &nbsp; that XML does not allow"
+	if scan.badRow > 0 && scan.badRow <= bad {
+		bad, why = scan.badRow, fmt.Sprintf("it holds %s, which XML does not define: the tool that wrote the file did not escape it", scan.badEntity)
+	}
+	return fmt.Errorf("%s: the sheet's XML is damaged in row %d, so rows %d to %d cannot be read (%s); fix that row, or open the workbook in Excel or LibreOffice and save it again",
+		s.t.Origin(bad, -1), bad, bad, scan.lastRow, why)
 }
 
 func (s *xlsxSource) wrap(err error) error {

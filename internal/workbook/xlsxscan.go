@@ -112,6 +112,10 @@ type sheetScan struct {
 	formulas int      // number of formula cells
 	numbers  int      // number of cells that hold a number
 	lastRow  int      // the last row that has a <row> or <c> element
+	// badRow is the first row holding an entity XML does not define
+	// ("&nbsp;"), badEntity that entity; 0 when none.
+	badRow    int
+	badEntity string
 }
 
 func scanSheet(zf *zip.File, limit int64) (*sheetScan, error) {
@@ -128,7 +132,7 @@ func scanSheet(zf *zip.File, limit int64) (*sheetScan, error) {
 		}
 		switch ev {
 		case evEOF:
-			s.lastRow = sc.maxRow
+			s.lastRow, s.badRow, s.badEntity = sc.maxRow, sc.badRow, sc.badEntity
 			return s, nil
 		case evFormula:
 			s.formulas++
@@ -216,13 +220,22 @@ type xmlScanner struct {
 	number   bool   // the current cell's type is a number (no t, or t="n")
 	ref      string // range of the last evMerge
 	value    string // stored value of the last evNumber
+	// The first entity XML does not define, and its row.
+	badRow    int
+	badEntity string
 }
 
 func (s *xmlScanner) close() { s.rc.Close() }
 
 func (s *xmlScanner) next() (scanEvent, error) {
 	for {
-		if _, err := s.br.ReadSlice('<'); err != nil {
+		text, err := s.br.ReadSlice('<')
+		if s.badRow == 0 && bytes.IndexByte(text, '&') >= 0 {
+			if e := undefinedEntity(text); e != "" {
+				s.badRow, s.badEntity = max(s.row, 1), e
+			}
+		}
+		if err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
 				continue
 			}
@@ -276,6 +289,28 @@ func (s *xmlScanner) next() (scanEvent, error) {
 				return evMerge, nil
 			}
 		}
+	}
+}
+
+// undefinedEntity returns the first entity in text that XML does not
+// define ("&nbsp;"), or "". Character references (&#160;) are fine.
+func undefinedEntity(text []byte) string {
+	for {
+		i := bytes.IndexByte(text, '&')
+		if i < 0 {
+			return ""
+		}
+		text = text[i+1:]
+		end := bytes.IndexByte(text, ';')
+		if end < 0 || end > 32 {
+			return "&" + string(text[:min(len(text), 8)])
+		}
+		switch name := string(text[:end]); {
+		case name == "amp", name == "lt", name == "gt", name == "quot", name == "apos", strings.HasPrefix(name, "#"):
+		default:
+			return "&" + name + ";"
+		}
+		text = text[end+1:]
 	}
 }
 
