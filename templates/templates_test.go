@@ -383,17 +383,3 @@ func TestMXONETemplate(t *testing.T) {
 		t.Errorf("checked %d kind sheets, want %d", checked, len(kinds))
 	}
 }
-
-// The workbook shipped in templates/ matches the schemas it came from.
-func TestCommittedTemplateIsCurrent(t *testing.T) {
-	for _, adapter := range []string{"mxone", "sipx"} {
-		want, err := Bytes(schemas.MustLoad(adapter))
-		must(t, err)
-		name := adapter + "-rollout-template.xlsx"
-		got, err := os.ReadFile(name)
-		must(t, err)
-		if !bytes.Equal(got, want) {
-			t.Errorf("templates/%s is stale; run: make templates (or go generate ./templates)", name)
-		}
-	}
-}

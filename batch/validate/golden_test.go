@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	sipxsample "github.com/pbxbatch/pbxbatch/adapters/sipx/sample"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/pbxbatch/pbxbatch/internal/sampledata"
@@ -79,9 +80,9 @@ func TestSampleCSVIsUpToDate(t *testing.T) {
 // its end must fail with its error instead.
 func TestBrokenGoldens(t *testing.T) {
 	for _, adapter := range []string{"mxone", "sipx"} {
-		cases := sampledata.Customer(adapter)
-		if adapter == "mxone" {
-			cases = append(sampledata.Broken(), cases...)
+		cases := append(sampledata.Broken(), sampledata.Customer()...)
+		if adapter == "sipx" {
+			cases = sipxsample.Broken()
 		}
 		dir := filepath.Join("../../testdata", adapter, "broken")
 		for _, c := range cases {

@@ -26,8 +26,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 )
 
-func init() { commands = append(commands, newApplyCmd) }
-
 // runFlags tune how a run is executed; apply and resume share them.
 type runFlags struct {
 	concurrency int

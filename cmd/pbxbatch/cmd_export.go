@@ -18,8 +18,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/export"
 )
 
-func init() { commands = append(commands, newExportCmd) }
-
 func newExportCmd(g *globalOptions) *cobra.Command {
 	var (
 		target, format, out, verify string

@@ -12,8 +12,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/mapping"
 )
 
-func init() { commands = append(commands, newMapCmd) }
-
 type mapFlags struct {
 	profile, out, secrets string
 	set                   []string

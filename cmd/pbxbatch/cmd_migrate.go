@@ -18,8 +18,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 )
 
-func init() { commands = append(commands, newMigrateCmd) }
-
 type migrateFlags struct {
 	runFlags
 	from, to, profile, out, secrets string

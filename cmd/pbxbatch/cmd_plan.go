@@ -16,8 +16,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/internal/diag"
 )
 
-func init() { commands = append(commands, newPlanCmd) }
-
 type planFlags struct {
 	target, out, format string
 	allowBlocked        bool

@@ -14,8 +14,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-func init() { commands = append(commands, newReportCmd) }
-
 func newReportCmd(g *globalOptions) *cobra.Command {
 	var movedInput string
 	cmd := &cobra.Command{

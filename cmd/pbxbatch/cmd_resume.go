@@ -13,8 +13,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 )
 
-func init() { commands = append(commands, newResumeCmd) }
-
 func newResumeCmd(g *globalOptions) *cobra.Command {
 	var f runFlags
 	var movedInput string

@@ -13,8 +13,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 )
 
-func init() { commands = append(commands, newRunsCmd, newStatusCmd) }
-
 func newRunsCmd(g *globalOptions) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{

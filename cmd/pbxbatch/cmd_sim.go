@@ -6,55 +6,30 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	mxonesim "github.com/pbxbatch/pbxbatch/adapters/mxone/sim"
-	sipxsim "github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
+	"github.com/pbxbatch/pbxbatch/batch/seed"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
 )
-
-func init() { commands = append(commands, newSimCmd) }
-
-// simFactory builds an adapter's simulator with the shared switches and an
-// optional seed workbook; the handler it returns already applies o.
-type simFactory func(ctx context.Context, o simkit.Options, seedPath string) (http.Handler, error)
-
-// simulators maps an adapter name to its simulator: one line per adapter.
-var simulators = map[string]simFactory{
-	"mxone": func(ctx context.Context, o simkit.Options, seedPath string) (http.Handler, error) {
-		opts := mxonesim.Options{Options: o}
-		if seedPath != "" {
-			seed, err := mxonesim.SeedFile(ctx, seedPath)
-			if err != nil {
-				return nil, err
-			}
-			opts.Seed = seed
-		}
-		return mxonesim.New(opts)
-	},
-	"sipx": sipxsim.NewHandler,
-}
 
 // simPasswordEnv is the variable the printed target reads its password from.
 const simPasswordEnv = "PBXBATCH_SIM_PASSWORD"
 
 func newSimCmd(g *globalOptions) *cobra.Command {
 	var (
-		listen, username, password, seed, faults, caOut string
-		o                                               simkit.Options
+		listen, username, password, seedPath, faults, caOut string
+		o                                                   simkit.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "sim ADAPTER [flags]",
 		Short: "Run a simulator of a platform's API on this machine, for rehearsals and tests",
-		Long: `sim serves a faithful in-memory copy of ADAPTER's provisioning API (` + strings.Join(simNames(), ", ") + `)
+		Long: `sim serves a faithful in-memory copy of ADAPTER's provisioning API (` + strings.Join(registry().Names(), ", ") + `)
 until interrupted: same paths, verbs, envelopes, status codes, pagination and
 auth flow as the real system, and the integrity rules a real PBX enforces.
 Rehearse a rollout or a migration against it before touching production.
@@ -86,9 +61,9 @@ EXIT STATUS
   pbxbatch sim mxone --latency 20ms --jitter 5ms --fault-rate 0.05 --rate-limit 100`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			factory, ok := simulators[args[0]]
-			if !ok {
-				return fmt.Errorf("no simulator for adapter %q; available: %s", args[0], strings.Join(simNames(), ", "))
+			p, err := registry().Platform(args[0])
+			if err != nil || p.Internal {
+				return fmt.Errorf("no simulator for adapter %q; available: %s", args[0], strings.Join(registry().Names(), ", "))
 			}
 			if o.FaultRate < 0 || o.FaultRate > 1 {
 				return fmt.Errorf("--fault-rate %v: give a fraction between 0 and 1 (0.05 = 5 %%)", o.FaultRate)
@@ -96,7 +71,6 @@ EXIT STATUS
 			if o.RateLimit < 0 {
 				return fmt.Errorf("--rate-limit %v: give requests per second, or 0 for no limit", o.RateLimit)
 			}
-			var err error
 			if o.Faults, err = simkit.ParseFaults(faults); err != nil {
 				return fmt.Errorf("--faults: %w", err)
 			}
@@ -107,7 +81,13 @@ EXIT STATUS
 				password = "admin"
 			}
 			o.Username, o.Password = username, password
-			h, err := factory(cmd.Context(), o, seed)
+			var records simkit.Seed
+			if seedPath != "" {
+				if records, err = seed.Read(cmd.Context(), p.Adapter.Kinds(), seedPath); err != nil {
+					return err
+				}
+			}
+			h, err := p.Simulator(cmd.Context(), o, records)
 			if err != nil {
 				return err
 			}
@@ -130,7 +110,7 @@ EXIT STATUS
 					return err
 				}
 			}
-			printSimBanner(cmd.OutOrStdout(), args[0], srv, username, password, caOut, seed)
+			printSimBanner(cmd.OutOrStdout(), args[0], srv, username, password, caOut, seedPath)
 			<-cmd.Context().Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "pbxbatch sim: stopping")
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -146,7 +126,7 @@ EXIT STATUS
 	f.StringVar(&listen, "listen", "", "address to serve on (host:port; port 0 picks a free one) (default 127.0.0.1:8080, with --tls 127.0.0.1:8443)")
 	f.StringVar(&username, "username", "admin", "username the simulator accepts")
 	f.StringVar(&password, "password", "", "password the simulator accepts (default $"+simPasswordEnv+", else admin)")
-	f.StringVar(&seed, "seed", "", "workbook (.xlsx, .csv or directory) to load first, in the import format")
+	f.StringVar(&seedPath, "seed", "", "workbook (.xlsx, .csv or directory) to load first, in the import format")
 	f.DurationVar(&o.Latency, "latency", 0, "added to every request")
 	f.DurationVar(&o.LatencyJitter, "jitter", 0, "plus a uniform random 0..jitter per request")
 	f.Float64Var(&o.FaultRate, "fault-rate", 0, "fraction of requests (0..1) answered with an injected fault")
@@ -167,15 +147,6 @@ func defaultSimListen(tls bool) string {
 		return "127.0.0.1:8443"
 	}
 	return "127.0.0.1:8080"
-}
-
-func simNames() []string {
-	names := make([]string, 0, len(simulators))
-	for n := range simulators {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
 }
 
 func writeCA(path string, pem []byte) error {

@@ -13,8 +13,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-func init() { commands = append(commands, newValidateCmd) }
-
 func newValidateCmd(g *globalOptions) *cobra.Command {
 	var adapter, kind, format string
 	var accept []string
@@ -88,26 +86,24 @@ EXIT STATUS
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&adapter, "adapter", "", "platform whose schemas apply ("+strings.Join(schemas.Adapters(), ", ")+")")
+	cmd.Flags().StringVar(&adapter, "adapter", "", "platform whose schemas apply ("+strings.Join(registry().Names(), ", ")+")")
 	cmd.Flags().StringVar(&kind, "kind", "", "kind of a single CSV file, or the only kind to check")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or csv")
 	cmd.Flags().StringSliceVar(&accept, "accept", nil, "error codes you have checked and accept as warnings ("+strings.Join(validate.Acceptable, ", ")+"); repeat or separate with commas")
 	return cmd
 }
 
-// loadAdapterSchemas loads an adapter's embedded schemas, naming the known
-// adapters when the name is wrong or missing.
+// loadAdapterSchemas returns a registered platform's kinds, naming the
+// platforms offered when the name is wrong or missing.
 func loadAdapterSchemas(adapter string) (*schemas.Set, error) {
-	known := strings.Join(schemas.Adapters(), ", ")
 	if adapter == "" {
-		return nil, fmt.Errorf("name the platform with --adapter (one of %s)", known)
+		return nil, fmt.Errorf("name the platform with --adapter (one of %s)", strings.Join(registry().Names(), ", "))
 	}
-	for _, a := range schemas.Adapters() {
-		if a == adapter {
-			return schemas.Load(adapter)
-		}
+	a, err := registry().Get(adapter)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown adapter %q: use one of %s", adapter, known)
+	return a.Kinds(), nil
 }
 
 func writeDiagsJSON(w io.Writer, l diag.List) error {

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { commands = append(commands, newVersionCmd) }
 
 // buildVersion is what this binary is: the release version (set by the
 // linker) or the module version, with the commit it was built from when the

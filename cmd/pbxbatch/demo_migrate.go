@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 
-	sipxsim "github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
 )
 
@@ -17,7 +16,18 @@ func (d *demo) migrate(config string) {
 	if d.err != nil {
 		return
 	}
-	srv, _, err := sipxsim.Start("127.0.0.1:0", sipxsim.Options{Options: simkit.Options{Username: "superadmin", Password: "demo-sipx"}})
+	sipx, err := registry().Platform("sipx")
+	if err != nil {
+		d.err = err
+		return
+	}
+	o := simkit.Options{Username: "superadmin", Password: "demo-sipx"}
+	sim, err := sipx.Simulator(d.ctx, o, nil)
+	if err != nil {
+		d.err = err
+		return
+	}
+	srv, err := simkit.Start("127.0.0.1:0", sim, o)
 	if err != nil {
 		d.err = err
 		return

@@ -46,16 +46,21 @@ EXIT STATUS
 	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", defaultStateDir, "where runs (journals, reports) are kept")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every request to the target (method, URL, status, time; never credentials or bodies), and list every field of planned creates")
 	root.SetVersionTemplate("pbxbatch {{.Version}}\n")
-	for _, newCmd := range commands {
+	for _, newCmd := range []func(*globalOptions) *cobra.Command{
+		// Every subcommand, each in its own cmd_<name>.go; help lists them
+		// sorted.
+		newTemplateCmd, newValidateCmd, newKindsCmd, newPlanCmd, newApplyCmd, newRunsCmd, newStatusCmd,
+		newResumeCmd, newReportCmd, newExportCmd, newDiffCmd, newSimCmd, newDemoCmd,
+		newVersionCmd, newConfigCmd,
+		newMapCmd,
+		newMigrateCmd,
+	} {
 		root.AddCommand(newCmd(g))
 	}
 	scopeGlobalFlags(root)
 	registerCompletions(root, g)
 	return root
 }
-
-// commands lists the subcommands; each lives in its own cmd_<name>.go.
-var commands = []func(*globalOptions) *cobra.Command{}
 
 func main() {
 	os.Exit(runMain(os.Args[1:]))

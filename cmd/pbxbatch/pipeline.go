@@ -40,11 +40,12 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 	if name == "" {
 		return nil, fmt.Errorf("name the target with --target (targets are defined in %s)", g.config)
 	}
-	t, err := config.LoadTarget(g.config, name, warn)
+	reg := registry()
+	t, err := config.LoadTarget(g.config, name, reg, warn)
 	if err != nil {
 		return nil, err
 	}
-	a, err := registry().Get(t.Adapter)
+	a, err := reg.Get(t.Adapter)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)
 	}

@@ -176,10 +176,7 @@ func Broken() []Case {
 // (issue 15): numbers stored as numbers, shared strings, LibreOffice's
 // number format, a template's rows kept, names slightly off. They live in
 // testdata/<adapter>/broken beside the others.
-func Customer(adapter string) []Case {
-	if adapter == "sipx" {
-		return sipxCustomer()
-	}
+func Customer() []Case {
 	cordless, ip := firstOfType("cordless"), firstOfType("ip")
 	return []Case{
 		// The whole column converted: every extension number, the DECT key
@@ -393,10 +390,11 @@ func WriteTestdata(dir string, set *schemas.Set) error {
 	if err := WriteCSVDir(dir+"/rollout-csv", sheets); err != nil {
 		return err
 	}
-	return writeBroken(dir+"/broken", set, append(Broken(), Customer(set.Adapter)...))
+	return WriteBroken(dir+"/broken", set, append(Broken(), Customer()...))
 }
 
-func writeBroken(dir string, set *schemas.Set, cases []Case) error {
+// WriteBroken writes each case's workbook into dir.
+func WriteBroken(dir string, set *schemas.Set, cases []Case) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

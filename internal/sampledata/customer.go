@@ -99,18 +99,14 @@ func asNumber(s string) (any, bool) {
 	return f, err == nil
 }
 
-// sipxSmall is the base of the sipx cases: 12 users, the first 6 with a
-// desk phone, and the hunt groups, orbits and permissions they use.
-func sipxSmall(set *schemas.Set) ([]Sheet, error) {
-	return NewSipx(SipxConfig{Users: 12, Phones: 6}).SipxSheets(set)
-}
-
-// sipxEdit changes one sheet of the small sipx rollout.
-func sipxEdit(kind string, fn func(h []string, rows [][]string) ([]string, [][]string)) func(*schemas.Set) ([]Sheet, error) {
-	return chain2(sipxSmall, kind, fn)
-}
-
-func sipxCustomer() []Case {
+// SipxCustomer lists the customer-made cases of the sipx rollout (its
+// sample generator lives in adapters/sipx/sample, which passes small: 12
+// users, the first 6 with a desk phone, and the hunt groups, orbits and
+// permissions they use).
+func SipxCustomer(small func(*schemas.Set) ([]Sheet, error)) []Case {
+	sipxEdit := func(kind string, fn func(h []string, rows [][]string) ([]string, [][]string)) func(*schemas.Set) ([]Sheet, error) {
+		return chain2(small, kind, fn)
+	}
 	return []Case{
 		// A users CSV opened in a spreadsheet: user names and PINs become
 		// numbers (PIN 0042 is now 42), and so do hunt-group extensions
@@ -123,7 +119,7 @@ func sipxCustomer() []Case {
 			make: sipxEdit("phone", setCell("serialNumber", 1, "0004f2zz0001"))},
 		{Name: "template_example_row", Ext: ".xlsx", Want: []string{"template.example_row"}, customer: &customer{},
 			make: func(set *schemas.Set) ([]Sheet, error) {
-				sheets, err := sipxSmall(set)
+				sheets, err := small(set)
 				if err != nil {
 					return nil, err
 				}

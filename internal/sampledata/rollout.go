@@ -3,6 +3,8 @@
 // their extensions of all five types. It writes the sample workbooks under
 // testdata/mxone (go generate ./internal/sampledata, or make testdata) and
 // scales for benchmarks: New(Users(100000)) is a 100,000-user rollout.
+// Its sheet writers (WriteXLSX, WriteCSVDir) and name lists serve every
+// platform's sample generator (adapters/sipx/sample is another).
 //
 // Records are computed from their index, never stored, so writing a
 // million rows costs no more memory than writing ten.
