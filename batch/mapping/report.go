@@ -221,6 +221,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
+// Summary is the report in one line: rows per target kind and how many
+// source fields were dropped.
+func (r *Report) Summary() string {
+	var kinds []string
+	total := 0
+	for _, t := range r.Targets {
+		kinds = append(kinds, fmt.Sprintf("%d %s", t.Rows, t.Kind))
+		total += t.Rows
+	}
+	return fmt.Sprintf("%d rows (%s); %d source %s dropped", total, strings.Join(kinds, ", "), len(r.Dropped), plural(len(r.Dropped), "field", "fields"))
+}
+
 func (f *fieldStats) counts() string {
 	var parts []string
 	for _, c := range []struct {

@@ -82,6 +82,11 @@ func (res *Result) WriteText(w io.Writer) error {
 	if err := res.Report.WriteText(w); err != nil {
 		return err
 	}
+	return res.WriteDiags(w)
+}
+
+// WriteDiags writes every message, at the source cells.
+func (res *Result) WriteDiags(w io.Writer) error {
 	if len(res.Diags) == 0 {
 		return nil
 	}

@@ -95,13 +95,14 @@ func runMap(ctx context.Context, f mapFlags, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	_, err = mapWorkbook(ctx, p, args[0], f.out, mapping.Options{Params: params, SecretsIn: f.secrets}, stdout)
+	_, err = mapWorkbook(ctx, p, args[0], f.out, mapping.Options{Params: params, SecretsIn: f.secrets}, false, stdout)
 	return err
 }
 
 // mapWorkbook maps source into out and its report files, prints the
-// report, and fails (exit 1, already explained) when the map has errors.
-func mapWorkbook(ctx context.Context, p *mapping.Profile, source, out string, o mapping.Options, stdout io.Writer) (*mapping.Result, error) {
+// report (brief: one line, the messages and where the report is), and fails
+// (exit 1, already explained) when the map has errors.
+func mapWorkbook(ctx context.Context, p *mapping.Profile, source, out string, o mapping.Options, brief bool, stdout io.Writer) (*mapping.Result, error) {
 	paths := mapping.PathsFor(out)
 	o.Previous = paths.Secrets
 	res, err := mapping.Map(ctx, p, source, o)
@@ -111,7 +112,12 @@ func mapWorkbook(ctx context.Context, p *mapping.Profile, source, out string, o 
 	if err := mapping.Write(ctx, res, paths); err != nil {
 		return nil, err
 	}
-	if err := res.WriteText(stdout); err != nil {
+	write := res.WriteText
+	if brief {
+		fmt.Fprintf(stdout, "Mapped %s\n", res.Report.Summary())
+		write = res.WriteDiags
+	}
+	if err := write(stdout); err != nil {
 		return nil, err
 	}
 	if res.Diags.HasErrors() {

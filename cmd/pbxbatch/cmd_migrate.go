@@ -114,7 +114,7 @@ func runMigrate(ctx context.Context, g *globalOptions, f migrateFlags, stdin io.
 	}
 	fmt.Fprintf(stdout, "2. map with %s, 3. validate against %s\n", p.Name, dst.Adapter)
 	res, err := mapWorkbook(ctx, p, filepath.Join(f.out, migrateSource), filepath.Join(f.out, migrateMapped),
-		mapping.Options{Params: params, SecretsIn: f.secrets}, stdout)
+		mapping.Options{Params: params, SecretsIn: f.secrets}, true, stdout)
 	if err != nil {
 		if res != nil {
 			fmt.Fprintln(stderr, "Stopped before plan: the mapped workbook has errors (see above).")
