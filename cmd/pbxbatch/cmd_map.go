@@ -52,6 +52,28 @@ file keeps them): apply it after MAPPED.xlsx to set them
 ("pbxbatch apply --target T MAPPED.secrets.xlsx"), or let migrate send them
 with the records it creates.
 
+PROFILE FORMAT (see templates/profiles/*.yaml)
+  source: sipx                      target: mxone
+  params:  {site: {value: HQ, help: …}}          set with --set site=Berlin
+  kinds:                            per target kind, a list of rules:
+    user:
+      - from: user                  one target row per source row (same key: merged)
+        where: {userName: {not: superadmin}}      filter: value, {not}, {in},
+                                                  {matches}, {present}, any: [...]
+        fields:
+          userId: "{userName}"                    text template ({param.x} too)
+          firstName: {copy: firstName, default: "{userName}"}
+          departments: {table: {HQ: Head office}, of: "{branchName}", default: Other}
+          sms: {rewrite: "{userName}", match: '^(\d{4})$', to: '+46855$1', else: ""}
+          description: {lookup: phone, key: "{phone}", field: description}
+          keyWords: {join: ["{a}", "{b}"], sep: ";"}
+          x: {if: {branchName: HQ}, then: a, else: b}
+      - rows: [{locationName: "{param.site}"}]  constant rows
+    extension: {rules: [...], defaults: {extensionType: virtual}}
+  renames:  {department: "Site {value}"}  the key and every reference to it
+  secrets:  {user.newPassword: {generate: {length: 12, chars: alnum}}}  or file, blank
+  drop:     {call_group: why, user.groups: why}  on purpose, listed with the reason
+
 EXIT STATUS
   0  mapped and valid
   1  error: a profile error (with its file and line), a source row that maps
