@@ -25,9 +25,10 @@
 //     Conflict, Auth, Unknown, Permanent); never retry a write inside Apply:
 //     the runner paces and retries, and reads back first when a write's
 //     outcome is Unknown. Retry idempotent reads per request (retry.Do).
-//     Wait on Target.Pacer before every request and implement RequestPacer,
-//     so the configured rate bounds requests; apply Target.WrapTransport to
-//     the transport you build (pbxbatch -v logs through it). A platform that
+//     Send HTTP through internal/httpclient (it applies Target.Pacer,
+//     Target.WrapTransport, deadlines and refuses redirects) and start from
+//     its classification; a target that is not HTTP wraps its Conn in
+//     paced.Operations instead. A platform that
 //     writes several records in one request, needs a step at the end of a
 //     run, or is not an HTTP API implements Batcher, Finisher or Transport
 //     (features.go); range rows (x-expand) and references to compound keys
@@ -129,35 +130,44 @@ type Target struct {
 	Concurrency int
 	Timeout     time.Duration // per request; 0 = adapter default
 	TLS         *tls.Config   // nil = system roots, verified
-	// HTTPClient, when set, is used instead of one built from TLS/Timeout
-	// (tests and the in-process demo).
+	// HTTPClient, when set, is used (copied) instead of one built from
+	// TLS/Concurrency (tests and the in-process demo).
 	HTTPClient *http.Client
 	// Options holds adapter-specific keys from the config file.
 	Options map[string]string
-	// WrapTransport, when set, decorates the HTTP transport the adapter
-	// builds (pbxbatch -v logs every request through it). Adapters apply
-	// it when they build their own client (HTTPClient nil).
+	// WrapTransport, when set, decorates the HTTP transport of every
+	// request the adapter sends (pbxbatch -v logs through it);
+	// internal/httpclient applies it.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
-	// Pacer, when set, spaces the adapter's requests; an adapter that
-	// implements RequestPacer waits on it before every request it sends and
-	// tells it when the target throttles, so that the configured rate
-	// bounds requests, not operations (one MX-ONE extension create is four
-	// requests).
+	// Pacer, when set, is the target's one request budget: every request
+	// waits on it once and reports what it met, reads and retries
+	// included, so that the configured rate bounds requests, not
+	// operations (one MX-ONE extension create is four requests).
+	// internal/httpclient does it for HTTP adapters; an adapter that is
+	// not HTTP wraps its connection in paced.Operations.
 	Pacer Pacer
 }
 
-// Pacer spaces requests to a target and adapts when it throttles
-// (internal/pace implements it).
+// Pacer spaces requests to a target, learns from what they meet
+// (throttling, an unreachable target) and pauses them while the target is
+// unreachable (internal/pace implements it).
 type Pacer interface {
+	// Wait blocks until a request may go, or ctx is done.
 	Wait(ctx context.Context) error
-	Throttled()
-	Succeeded()
+	// Observe reports how a request that waited ended.
+	Observe(o Observation)
 }
 
-// RequestPacer is implemented by adapters that honour Target.Pacer for
-// every request. For other adapters the runner paces whole operations.
-type RequestPacer interface {
-	PacesRequests() bool
+// Observation is what one request met. The zero value is an answer.
+type Observation struct {
+	// Throttled: the target said to slow down (429, 503), announcing
+	// RetryAfter when it did.
+	Throttled  bool
+	RetryAfter time.Duration
+	// Unreachable: no answer at all (refused, dropped, timed out).
+	Unreachable bool
+	// Abandoned: the caller gave up first; no news about the target.
+	Abandoned bool
 }
 
 // Secret is a string that never prints: fmt, %v, %s, JSON and slog all see

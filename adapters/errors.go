@@ -3,9 +3,6 @@ package adapters
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -95,19 +92,3 @@ func RetryAfterOf(err error) time.Duration {
 
 // IsNotFound reports whether err says the record does not exist.
 func IsNotFound(err error) bool { return ClassOf(err) == NotFound }
-
-// ParseRetryAfter reads an HTTP Retry-After header: seconds (a fraction is
-// tolerated) or an HTTP date; 0 when absent, past or unreadable.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}

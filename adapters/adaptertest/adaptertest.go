@@ -16,14 +16,25 @@
 // must log in again by itself), revoked credentials (class Auth), and
 // finally the clean-up deletes everything in reverse dependency order.
 // Throughout: references come back as names, secrets never come back in
-// clear, and every failure is an *adapters.Error of the right class.
+// clear, every failure is an *adapters.Error of the right class, and the
+// locks of a write (adapters.Locker) cover every referenced record it
+// changes.
+//
+// With Config.Simulator, the fault mode follows, against fresh simulators:
+// the pacer is waited on once per request and the transport hook sees each
+// one; the suite passes through the standard retry and read-back harness
+// (Retrying) under ReadFaults; and a create meeting each write fault sends
+// one write request and fails with the class the runner needs (a dropped
+// or timed-out write is Unknown).
 package adaptertest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +71,9 @@ type Config struct {
 	// is called after it. nil skips the check.
 	RevokeAuth  func()
 	RestoreAuth func()
+	// Simulator, when set, starts fresh simulators for the fault mode
+	// (see Simulator); every HTTP adapter sets it.
+	Simulator Simulator
 	// Timeout bounds the whole suite (default 2 minutes).
 	Timeout time.Duration
 }
@@ -107,6 +121,9 @@ func Run(t *testing.T, cfg Config) {
 	if cfg.RevokeAuth != nil {
 		t.Run("revoked_credentials", func(t *testing.T) { s.revoked(t, kinds[0]) })
 	}
+	if cfg.Simulator != nil {
+		t.Run("faults", func(t *testing.T) { s.faults(t, kinds) })
+	}
 }
 
 type suite struct {
@@ -147,7 +164,9 @@ func (s *suite) kind(t *testing.T, k *schemas.Kind) {
 	rec := s.cfg.Fixture(k.Name, 0)
 	key := k.KeyRecord(rec)
 
+	touched := s.referenced(t, k, rec)
 	s.mustApply(t, k, adapters.Create, rec, nil)
+	s.locksCover(t, k, adapters.Change{Kind: k.Name, Action: adapters.Create, Record: rec}, touched)
 	got := s.mustGet(t, k, key)
 	s.matches(t, k, "Get after create", rec, got)
 	s.listed(t, k, rec)
@@ -183,6 +202,69 @@ func (s *suite) kind(t *testing.T, k *schemas.Kind) {
 			t.Errorf("deleting %s %s also removed %s: %v", k.Name, k.KeyOf(other), k.KeyOf(rec), err)
 		}
 	}
+}
+
+// referenced reads the records rec refers to, as they are before rec is
+// written.
+func (s *suite) referenced(t *testing.T, k *schemas.Kind, rec schemas.Record) map[string]schemas.Record {
+	t.Helper()
+	out := map[string]schemas.Record{}
+	for _, ref := range k.Refs {
+		target := s.cfg.Adapter.Kinds().Kind(ref.Kind)
+		if target == nil || len(target.Key) != 1 {
+			continue
+		}
+		for _, name := range listOf(rec, ref.Field) {
+			key := schemas.Record{target.Key[0]: name}
+			if r, err := s.conn.Get(s.ctx, target.Name, key); err == nil {
+				out[target.Name+"/"+target.KeyOf(key)] = r
+			}
+		}
+	}
+	return out
+}
+
+// locksCover checks that the locks of a write name every referenced record
+// the write changed (MX-ONE links an extension by updating its owner): the
+// runner serialises writes on them. Its own record needs no lock: a plan
+// holds one write per record.
+func (s *suite) locksCover(t *testing.T, k *schemas.Kind, c adapters.Change, before map[string]schemas.Record) {
+	t.Helper()
+	var locks []string
+	if l, ok := s.cfg.Adapter.(adapters.Locker); ok {
+		locks = l.Locks(c)
+	}
+	for name, was := range before {
+		kind, key, _ := strings.Cut(name, "/")
+		now, err := s.conn.Get(s.ctx, kind, schemas.Record{s.cfg.Adapter.Kinds().Kind(kind).Key[0]: key})
+		if err != nil || reflect.DeepEqual(schemas.Normalize(map[string]any(was)), schemas.Normalize(map[string]any(now))) {
+			continue
+		}
+		if !slices.Contains(locks, name) {
+			t.Errorf("%s %s %s changed %s, but its locks %q do not name it (implement adapters.Locker)", c.Action, k.Name, k.KeyOf(c.Record), name, locks)
+		}
+	}
+}
+
+// listOf reads a field that holds one name or a list of them.
+func listOf(r schemas.Record, path string) []string {
+	v, ok := r.Get(path)
+	if !ok {
+		return nil
+	}
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 func (s *suite) paging(t *testing.T, kinds []*schemas.Kind) {

@@ -3,16 +3,12 @@ package mxone
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,23 +17,15 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/retry"
+	"github.com/pbxbatch/pbxbatch/internal/httpclient"
 	"github.com/pbxbatch/pbxbatch/internal/redact"
 )
-
-// defaultTimeout bounds one HTTP exchange when the target sets none.
-const defaultTimeout = 30 * time.Second
-
-// maxBody caps what we read of one response: PM pages are small, and a
-// runaway body must not eat the machine.
-const maxBody = 64 << 20
 
 // client is an authenticated HTTP client for one PM instance. It is safe for
 // concurrent use: the token is shared and refreshed under mu.
 type client struct {
 	base     string // scheme://host[:port], no trailing slash
-	http     *http.Client
-	ownHTTP  bool
-	timeout  time.Duration
+	http     *httpclient.Client
 	username string
 	password adapters.Secret
 	now      func() time.Time
@@ -55,8 +43,7 @@ type client struct {
 	pagesMu  sync.Mutex
 	pageBase map[string]int // path -> detected first page number
 
-	reads retry.Options  // how GETs are retried
-	pacer adapters.Pacer // spaces every request (nil: unpaced)
+	reads retry.Options // how GETs are retried
 }
 
 func newClient(t adapters.Target) (*client, error) {
@@ -66,38 +53,18 @@ func newClient(t adapters.Target) (*client, error) {
 	}
 	c := &client{
 		base:     u.Scheme + "://" + u.Host + strings.TrimRight(u.Path, "/"),
-		http:     t.HTTPClient,
-		timeout:  t.Timeout,
+		http:     httpclient.New(t),
 		username: t.Username,
 		password: t.Password,
 		now:      time.Now,
 		pageBase: map[string]int{},
 	}
+	c.http.Message = serverMessage
 	c.reads.Attempts = 8
-	c.pacer = t.Pacer
-	if c.timeout <= 0 {
-		c.timeout = defaultTimeout
-	}
-	if c.http == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = t.TLS // nil: system roots, verified
-		conns := max(t.Concurrency, 8)
-		tr.MaxIdleConnsPerHost = conns
-		tr.MaxConnsPerHost = 0
-		c.http = &http.Client{Transport: tr}
-		if t.WrapTransport != nil {
-			c.http.Transport = t.WrapTransport(tr)
-		}
-		c.ownHTTP = true
-	}
 	return c, nil
 }
 
-func (c *client) close() {
-	if c.ownHTTP {
-		c.http.CloseIdleConnections()
-	}
-}
+func (c *client) close() { c.http.Close() }
 
 // --- authentication
 
@@ -280,118 +247,80 @@ func (c *client) doOnce(ctx context.Context, method, path string, q url.Values, 
 }
 
 // send performs one HTTP exchange. It returns the HTTP status (0 when none
-// arrived) and a classified *adapters.Error for anything but 2xx.
+// arrived) and a classified *adapters.Error for anything but a 2xx whose
+// body decodes completely into out. A 2xx with an empty, blank or
+// truncated body is an error when out expects data: never "no records".
 func (c *client) send(ctx context.Context, method, path string, q url.Values, body, out any, token string) (int, error) {
-	var payload []byte
+	what := method + " " + path
+	var payload io.Reader = http.NoBody
 	if body != nil {
-		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return 0, adapters.Errorf(adapters.Permanent, "%s %s: cannot encode the request: %v", method, path, err)
+		data, err := json.Marshal(body)
+		if err != nil {
+			return 0, adapters.Errorf(adapters.Permanent, "%s: cannot encode the request: %v", what, err)
 		}
+		payload = bytes.NewReader(data)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	var wrote bool
-	var wroteMu sync.Mutex
-	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
-		wroteMu.Lock()
-		wrote = i.Err == nil
-		wroteMu.Unlock()
-	}}
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, u, bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, method, u, payload)
 	if err != nil {
-		return 0, adapters.Errorf(adapters.Permanent, "%s %s: %v", method, path, err)
+		return 0, adapters.Errorf(adapters.Permanent, "%s: %v", what, err)
 	}
-	if body == nil {
-		req.Body, req.ContentLength = http.NoBody, 0
-	} else {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	if c.pacer != nil {
-		if err := c.pacer.Wait(ctx); err != nil {
-			return 0, adapters.Errorf(adapters.Retryable, "%s %s: not sent: %v", method, path, err)
-		}
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.http.Do(req, effect(method), what)
 	if err != nil {
-		wroteMu.Lock()
-		sent := wrote
-		wroteMu.Unlock()
-		return 0, c.transportError(ctx, method, path, sent, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return resp.StatusCode, c.transportError(ctx, method, path, true, err)
-	}
-	if c.pacer != nil {
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
-			c.pacer.Throttled()
-		case resp.StatusCode < 300:
-			c.pacer.Succeeded()
+		var e *adapters.Error
+		if errors.As(err, &e) {
+			c.scrub(reclassify(method, e))
+			return e.Status, e
 		}
+		return 0, err
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, c.scrub(classify(method, path, resp.StatusCode, resp.Header, data, c.now()))
+	if out == nil {
+		return resp.Status, nil
 	}
-	if out != nil && len(bytes.TrimSpace(data)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		if err := dec.Decode(out); err != nil {
-			return resp.StatusCode, adapters.Errorf(adapters.Permanent, "%s %s: unexpected response (HTTP %d): %v", method, path, resp.StatusCode, err)
-		}
+	if err := decodeAll(resp.Body, out); err != nil {
+		return resp.Status, httpclient.Unreadable(what, effect(method), resp.Status, err)
 	}
-	return resp.StatusCode, nil
+	return resp.Status, nil
 }
 
-// transportError classifies a failure without an HTTP status. A write that
-// may have reached the server is Unknown: the runner must read back before
-// retrying, or a create could be repeated.
-func (c *client) transportError(ctx context.Context, method, path string, sent bool, err error) error {
-	var certErr *tls.CertificateVerificationError
-	var unknownCA x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	if errors.As(err, &certErr) || errors.As(err, &unknownCA) || errors.As(err, &hostErr) {
-		// Not transient: retrying cannot make the certificate trusted.
-		return &adapters.Error{Class: adapters.Permanent, Err: stripURL(err), Message: fmt.Sprintf(
-			"%s %s: the server's TLS certificate is not trusted (%v); give the target its CA certificate, do not turn verification off", method, path, stripURL(err))}
+// effect says what a request of method does to PM: PUT and DELETE send
+// the whole state, so repeating them is harmless; a POST creates.
+func effect(method string) httpclient.Effect {
+	switch method {
+	case http.MethodGet:
+		return httpclient.Read
+	case http.MethodPost:
+		return httpclient.Write
 	}
-	class := adapters.Retryable
-	if sent && method != http.MethodGet {
-		class = adapters.Unknown
-	}
-	what := "connection failed"
-	var ne net.Error
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		what = fmt.Sprintf("no answer within %s", c.timeout)
-	case sent:
-		what = "connection dropped before the answer"
-	}
-	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		// The caller cancelled: not the target's fault, nothing to retry.
-		return ctx.Err()
-	}
-	return &adapters.Error{Class: class, Message: fmt.Sprintf("%s %s: %s", method, path, what), Err: stripURL(err)}
+	return httpclient.Idempotent
 }
 
-// stripURL drops the request URL from a *url.Error: query strings can hold
-// user ids, and the message already names the path.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+// decodeAll decodes exactly one JSON value filling data (numbers kept as
+// written): an empty or blank body, a truncated one or trailing bytes are
+// errors.
+func decodeAll(data []byte, out any) error {
+	if err := httpclient.CheckComplete(data); err != nil {
+		return err
 	}
-	return err
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return nil
 }
 
 // scrub masks the password and tokens, in every encoding, in a server's
@@ -411,45 +340,18 @@ var duplicateWords = []string{"already exist", "duplicate", "already in use", "a
 // services commonly do for a lookup by key.
 var notFoundWords = []string{"not found", "does not exist", "doesn't exist", "no such", "not exist", "invalid user id", "no record"}
 
-// classify turns a non-2xx response into a classified error, in rclone's
-// shouldRetry spirit: the adapter knows the platform, the runner decides.
-func classify(method, path string, status int, h http.Header, body []byte, now time.Time) *adapters.Error {
-	msg := serverMessage(body)
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	e := &adapters.Error{Status: status, Message: fmt.Sprintf("%s %s: %s", method, path, msg)}
-	lower := strings.ToLower(msg)
+// reclassify adds PM's meaning to the shared classification of a non-2xx
+// answer (httpclient.Classify): PM reports a duplicate key or a missing
+// record with a 400, and a 403 means the account lacks a privilege.
+func reclassify(method string, e *adapters.Error) *adapters.Error {
+	lower := strings.ToLower(e.Message)
 	switch {
-	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-		e.Class = adapters.Throttled
-		e.RetryAfter = adapters.ParseRetryAfter(h.Get("Retry-After"), now)
-	case status == http.StatusInternalServerError || status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
-		// A server error on a create may come after the record was stored
-		// (or from a gateway that gave up waiting): read back before
-		// retrying, or the retry may create a duplicate. PUT and DELETE are
-		// idempotent, so a plain retry is safe.
-		e.Class = adapters.Retryable
-		if method == http.MethodPost {
-			e.Class = adapters.Unknown
-		}
-	case status == http.StatusUnauthorized:
-		e.Class = adapters.Auth
-	case status == http.StatusNotFound:
-		e.Class = adapters.NotFound
-	case status == http.StatusConflict:
-		e.Class = adapters.Conflict
-	case status == http.StatusForbidden:
-		e.Class = adapters.Permanent
+	case e.Status == http.StatusForbidden:
 		e.Message += " (forbidden: the PM account's security profile lacks this privilege, or the endpoint is for admin users only)"
-	case status == http.StatusBadRequest && containsAny(lower, duplicateWords) && !containsAny(lower, notFoundWords):
+	case e.Status == http.StatusBadRequest && containsAny(lower, duplicateWords) && !containsAny(lower, notFoundWords):
 		e.Class = adapters.Conflict
-	case status == http.StatusBadRequest && method == http.MethodGet && containsAny(lower, notFoundWords):
+	case e.Status == http.StatusBadRequest && method == http.MethodGet && containsAny(lower, notFoundWords):
 		e.Class = adapters.NotFound
-	case status >= 500:
-		e.Class = adapters.Retryable
-	default:
-		e.Class = adapters.Permanent
 	}
 	return e
 }

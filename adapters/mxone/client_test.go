@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/internal/httpclient"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 func TestClassify(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	env := func(msg string) []byte {
 		b, _ := json.Marshal(map[string]any{"mitelErrorCode": "X", "errorMsg": msg, "responseStatus": "400 BAD_REQUEST", "responseCode": 400})
 		return b
@@ -35,7 +35,7 @@ func TestClassify(t *testing.T) {
 		msg        string
 	}{
 		{"POST", 429, "3", nil, adapters.Throttled, 3 * time.Second, "Too Many Requests"},
-		{"GET", 503, now.Add(5 * time.Second).Format(http.TimeFormat), nil, adapters.Throttled, 5 * time.Second, ""},
+		{"GET", 503, "5", nil, adapters.Throttled, 5 * time.Second, ""},
 		{"POST", 500, "", env("NullPointerException"), adapters.Unknown, 0, "NullPointerException"},
 		{"PUT", 500, "", env("NullPointerException"), adapters.Retryable, 0, "NullPointerException"},
 		{"GET", 500, "", nil, adapters.Retryable, 0, ""},
@@ -57,7 +57,7 @@ func TestClassify(t *testing.T) {
 		if c.retryAfter != "" {
 			h.Set("Retry-After", c.retryAfter)
 		}
-		e := classify(c.method, "/x", c.status, h, c.body, now)
+		e := reclassify(c.method, httpclient.Classify(c.method+" /x", effect(c.method), c.status, h, serverMessage(c.body)))
 		if e.Class != c.class || e.RetryAfter != c.wait || e.Status != c.status || !strings.Contains(e.Message, c.msg) {
 			t.Errorf("%s %d %s: got class %s wait %s status %d %q; want %s %s %q", c.method, c.status, c.body, e.Class, e.RetryAfter, e.Status, e.Message, c.class, c.wait, c.msg)
 		}

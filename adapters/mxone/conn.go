@@ -51,8 +51,6 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 // adapter itself.
 func (*Adapter) Locks(c adapters.Change) []string { return locks(c) }
 
-// PacesRequests: every request waits on Target.Pacer (see client.send).
-func (*Adapter) PacesRequests() bool                            { return true }
 func (*Adapter) Supports(kind string, a adapters.Action) string { return supports(kind, a) }
 
 // Conn is an open, authenticated connection to one PM instance. It is safe

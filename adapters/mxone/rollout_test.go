@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/adaptertest"
+	"github.com/pbxbatch/pbxbatch/adapters/mxone"
 	"github.com/pbxbatch/pbxbatch/adapters/mxone/sim"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
@@ -261,7 +263,7 @@ func TestRolloutWithFaultsCreatesOnce(t *testing.T) {
 	o.RetryAfter = 1e6
 	ts := startSim(t, o)
 	ts.target.Timeout = 1e9
-	c, err := retryingAdapter{}.open(context.Background(), ts.target)
+	c, err := adaptertest.Retrying(mxone.New()).Open(context.Background(), ts.target)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ type testSim struct {
 	target adapters.Target
 }
 
-func startSim(t *testing.T, o sim.Options) *testSim {
+func startSim(t testing.TB, o sim.Options) *testSim {
 	t.Helper()
 	ts := &testSim{}
 	o.Now = func() time.Time { return time.Now().Add(time.Duration(ts.offset.Load())) }
@@ -102,9 +102,15 @@ func conformanceConfig(ts *testSim) adaptertest.Config {
 	}
 }
 
+// TestConformance runs the suite, its fault mode included.
 func TestConformance(t *testing.T) {
 	ts := startSim(t, sim.Options{})
-	adaptertest.Run(t, conformanceConfig(ts))
+	cfg := conformanceConfig(ts)
+	cfg.Simulator = func(t testing.TB, o simkit.Options) (adapters.Target, func() simkit.StatsSnapshot) {
+		ts := startSim(t, sim.Options{Options: o})
+		return ts.target, ts.sim.Stats
+	}
+	adaptertest.Run(t, cfg)
 }
 
 // TestConformanceOneBasedPages runs the suite against a simulator that
@@ -116,145 +122,9 @@ func TestConformanceOneBasedPages(t *testing.T) {
 	adaptertest.Run(t, cfg)
 }
 
-// TestConformanceWithFaults runs the suite through a retrying decorator,
-// as the runner does, against a simulator injecting throttling anywhere and
-// 500s, timeouts and dropped connections on reads. Faults on writes are
-// left to TestRolloutWithFaultsCreatesOnce: after a write that may have
-// landed, no client can tell "duplicate" from "my earlier attempt landed",
-// which the suite's duplicate and missing-record checks would need.
-func TestConformanceWithFaults(t *testing.T) {
-	faults, err := simkit.ParseFaults("429,503,read/500,read/timeout,read/drop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := sim.Options{}
-	o.Faults = faults
-	o.FaultRate = 0.15
-	o.FaultSeed = 7
-	o.TimeoutHold = 2 * time.Second
-	o.RetryAfter = time.Millisecond
-	ts := startSim(t, o)
-	ts.target.Timeout = time.Second
-	cfg := conformanceConfig(ts)
-	cfg.Paging = 0
-	cfg.Adapter = retryingAdapter{mxone.New()}
-	adaptertest.Run(t, cfg)
-	st := ts.sim.Stats()
-	if st.TotalFaults() == 0 {
-		t.Error("no fault was injected: the test proves nothing")
-	}
-	t.Logf("%d requests, %d faults injected, %d duplicate creates (the suite's own duplicate checks count here)",
-		st.TotalRequests(), st.TotalFaults(), st.TotalDuplicateCreates())
-}
-
 // retryingAdapter is a test stand-in for the runner's retry policy: retry
 // Retryable and Throttled, and after an Unknown (or a Conflict following a
 // failed attempt) read the record back instead of repeating the write.
-type retryingAdapter struct{ *mxone.Adapter }
-
-func (a retryingAdapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, error) {
-	return a.open(ctx, t)
-}
-
-func (a retryingAdapter) open(ctx context.Context, t adapters.Target) (adapters.Conn, error) {
-	var err error
-	for range 20 {
-		var c adapters.Conn
-		if c, err = mxone.New().Open(ctx, t); err == nil {
-			return retryingConn{c}, nil
-		}
-		if cl := adapters.ClassOf(err); cl == adapters.Auth || cl == adapters.Permanent {
-			return nil, err
-		}
-	}
-	return nil, err
-}
-
-type retryingConn struct{ adapters.Conn }
-
-func transient(err error) bool {
-	c := adapters.ClassOf(err)
-	return c == adapters.Retryable || c == adapters.Throttled || c == adapters.Unknown
-}
-
-func (c retryingConn) Get(ctx context.Context, kind string, key schemas.Record) (schemas.Record, error) {
-	for {
-		r, err := c.Conn.Get(ctx, kind, key)
-		if !transient(err) || ctx.Err() != nil {
-			return r, err
-		}
-	}
-}
-
-func (c retryingConn) List(ctx context.Context, kind string, fn func(schemas.Record) error) error {
-	for {
-		var buf []schemas.Record
-		err := c.Conn.List(ctx, kind, func(r schemas.Record) error { buf = append(buf, r); return nil })
-		if transient(err) && ctx.Err() == nil {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		for _, r := range buf {
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
-func (c retryingConn) Apply(ctx context.Context, ch adapters.Change) (adapters.Result, error) {
-	k := schemas.MustLoad("mxone").Kind(ch.Kind)
-	maybeLanded := false
-	for attempt := 0; ; attempt++ {
-		res, err := c.Conn.Apply(ctx, ch)
-		if err == nil || ctx.Err() != nil || attempt > 50 {
-			return res, err
-		}
-		cl := adapters.ClassOf(err)
-		switch {
-		case cl == adapters.Throttled || cl == adapters.Retryable:
-			continue
-		case cl == adapters.Unknown:
-			maybeLanded = true
-			if ch.Action == adapters.Update {
-				continue
-			}
-		case cl == adapters.Conflict && ch.Action == adapters.Create && maybeLanded:
-		case cl == adapters.NotFound && ch.Action == adapters.Delete && maybeLanded:
-			return res, nil
-		default:
-			return res, err
-		}
-		got, gerr := c.Get(ctx, ch.Kind, k.KeyRecord(ch.Record))
-		switch {
-		case ch.Action == adapters.Delete && adapters.IsNotFound(gerr):
-			return res, nil
-		case ch.Action == adapters.Create && gerr == nil:
-			if sameAs(k, ch.Record, got) {
-				return res, nil
-			}
-			ch = adapters.Change{Kind: ch.Kind, Action: adapters.Update, Record: ch.Record, Before: got}
-		}
-	}
-}
-
-func sameAs(k *schemas.Kind, want, got schemas.Record) bool {
-	for _, f := range k.Fields {
-		if f.Secret || f.ReadOnly {
-			continue
-		}
-		if w, ok := want.Get(f.Path); ok && fmt.Sprint(schemas.Normalize(w)) != fmt.Sprint(schemas.Normalize(mustGet(got, f.Path))) {
-			return false
-		}
-	}
-	return true
-}
-
-func mustGet(r schemas.Record, p string) any { v, _ := r.Get(p); return v }
-
 // TestTLSVerifiedByDefault: a self-signed simulator is refused unless the
 // target trusts its certificate, and the refusal is not worth retrying.
 func TestTLSVerifiedByDefault(t *testing.T) {

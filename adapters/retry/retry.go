@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pbxbatch/pbxbatch/internal/wait"
+
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/internal/pace"
 )
@@ -21,14 +23,21 @@ import (
 // Options tune the retries. Zero values take the defaults noted.
 type Options struct {
 	// Attempts is the number of calls before giving up (default 6).
+	// Throttled answers that announce Retry-After do not count (see
+	// MaxThrottled): the target said when to come back, and the pacer
+	// already slows every request down.
 	Attempts int
-	// Pacer supplies the backoff and hears when the target throttles;
-	// pass the target's pacer so that a throttled read slows writes too.
-	// Without one, only the default backoff is used.
+	// Pacer supplies the backoff (pass the target's); without one the
+	// default backoff is used.
 	Pacer *pace.Pacer
-	// Sleep waits between attempts (default pace.Sleep); tests replace it.
+	// Sleep waits between attempts (default wait.Sleep); tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
+
+// MaxThrottled bounds the throttled answers with Retry-After that one
+// request waits out without counting them as attempts, so that a target
+// that throttles for ever still ends the request (after minutes).
+const MaxThrottled = 100
 
 // defaultBackoff serves callers without a pacer: only its Backoff is used,
 // so sharing it changes nothing's rate.
@@ -44,6 +53,12 @@ func transient(err error) bool {
 	return false
 }
 
+// Told reports whether err is a throttled answer that says when to come
+// back: waiting it out is not a failed attempt.
+func Told(err error) bool {
+	return adapters.ClassOf(err) == adapters.Throttled && adapters.RetryAfterOf(err) > 0
+}
+
 // Do calls fn until it succeeds, fails for good, or runs out of attempts.
 // Use it for one idempotent request.
 func Do(ctx context.Context, o Options, what string, fn func() error) error {
@@ -55,20 +70,19 @@ func Do(ctx context.Context, o Options, what string, fn func() error) error {
 		backoff = defaultBackoff
 	}
 	if sleep == nil {
-		sleep = pace.Sleep
+		sleep = wait.Sleep
 	}
-	for attempt := 1; ; attempt++ {
+	for attempt, throttled := 1, 0; ; {
 		err := fn()
 		if err == nil || !transient(err) || ctx.Err() != nil {
 			return err
 		}
-		if o.Pacer != nil && adapters.ClassOf(err) == adapters.Throttled {
-			o.Pacer.Throttled()
+		if Told(err) && throttled < MaxThrottled {
+			throttled++
+		} else if attempt++; attempt > attempts {
+			return fmt.Errorf("%s: gave up after %d attempts: %w", what, attempts, err)
 		}
-		if attempt >= attempts {
-			return fmt.Errorf("%s: gave up after %d attempts: %w", what, attempt, err)
-		}
-		if sleep(ctx, backoff.Backoff(attempt, adapters.RetryAfterOf(err))) != nil {
+		if sleep(ctx, backoff.Backoff(attempt-1, adapters.RetryAfterOf(err))) != nil {
 			return err
 		}
 	}

@@ -87,3 +87,20 @@ func TestOpenRetriesLogin(t *testing.T) {
 		t.Errorf("opens %d, waits %v: want 3 opens honouring Retry-After", o.opens, waits)
 	}
 }
+
+func TestThrottledWithRetryAfterUsesNoAttempt(t *testing.T) {
+	told := &adapters.Error{Class: adapters.Throttled, Status: 429, RetryAfter: time.Second}
+	var waits []time.Duration
+	fn, calls := failing(told, told, told, told, told, adapters.Errorf(adapters.Retryable, "reset"))
+	if err := Do(context.Background(), Options{Attempts: 2, Sleep: noSleep(&waits)}, "GET /x", fn); err != nil {
+		t.Fatalf("5 throttled answers with Retry-After and one reset, 2 attempts: %v; want success", err)
+	}
+	if *calls != 7 {
+		t.Errorf("calls %d, want 7", *calls)
+	}
+	bare := &adapters.Error{Class: adapters.Throttled, Status: 429}
+	fn, calls = failing(bare, bare, bare)
+	if err := Do(context.Background(), Options{Attempts: 2, Sleep: noSleep(&waits)}, "GET /x", fn); err == nil || *calls != 2 {
+		t.Errorf("throttled without Retry-After: err %v after %d calls, want giving up after 2", err, *calls)
+	}
+}

@@ -20,7 +20,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/plan"
 	"github.com/pbxbatch/pbxbatch/batch/run"
 	"github.com/pbxbatch/pbxbatch/batch/validate"
-	"github.com/pbxbatch/pbxbatch/internal/pace"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
@@ -180,10 +179,8 @@ func TestRolloutWithFaultsMakesNoDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The pacer halves the rate on each throttle; a floor keeps the test
-	// from crawling at the default 0.5 requests per second.
 	out := apply(t, fconn, p, run.Options{
-		Concurrency: 8, MaxAttempts: 30, Rate: 2000, Burst: 8, Pace: pace.Config{Floor: 500},
+		Concurrency: 8, MaxAttempts: 30,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	})
 	checkRolloutLanded(t, ts.sim)

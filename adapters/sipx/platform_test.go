@@ -7,9 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/api"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
 	"github.com/pbxbatch/pbxbatch/batch/seed"
+	"github.com/pbxbatch/pbxbatch/internal/httpclient"
 	"github.com/pbxbatch/pbxbatch/internal/soap"
 )
 
@@ -34,7 +36,7 @@ func TestSeedLoadsAndResetRestoresIt(t *testing.T) {
 		}
 	}
 	check("after seeding")
-	c := soap.NewClient(srv.URL+api.Path, api.Namespace, api.Prefix, "superadmin", "1234", srv.Client())
+	c := soap.NewClient(srv.URL+api.Path, api.Namespace, api.Prefix, soap.Basic("superadmin", adapters.NewSecret("1234")), httpclient.New(adapters.Target{HTTPClient: srv.Client()}))
 	in := api.AddUser{User: api.User{UserName: "9999", FirstName: api.Opt("F"), LastName: api.Opt("L")}, Pin: "1111"}
 	if err := c.Call(ctx, api.UserService, "AddUser", in, nil); err != nil {
 		t.Fatal(err)

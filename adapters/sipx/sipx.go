@@ -21,7 +21,6 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -29,11 +28,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/api"
+	"github.com/pbxbatch/pbxbatch/internal/httpclient"
 	"github.com/pbxbatch/pbxbatch/internal/soap"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
@@ -54,7 +53,6 @@ type Adapter struct{ kinds *schemas.Set }
 var (
 	_ adapters.Adapter      = (*Adapter)(nil)
 	_ adapters.Capabilities = (*Adapter)(nil)
-	_ adapters.RequestPacer = (*Adapter)(nil)
 	_ adapters.Conn         = (*Conn)(nil)
 	_ adapters.Capabilities = (*Conn)(nil)
 )
@@ -64,10 +62,6 @@ func New() *Adapter { return &Adapter{kinds: schemas.MustLoad("sipx")} }
 
 func (a *Adapter) Name() string        { return "sipx" }
 func (a *Adapter) Kinds() *schemas.Set { return a.kinds }
-
-// PacesRequests: every SOAP request waits on Target.Pacer, since one
-// operation is up to a few requests (a line is a find and a manage).
-func (a *Adapter) PacesRequests() bool { return true }
 
 // Supports says what the API cannot do.
 func (a *Adapter) Supports(kind string, act adapters.Action) string {
@@ -107,39 +101,21 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 	if !strings.HasSuffix(base, strings.TrimSuffix(api.Path, "/")) {
 		base += strings.TrimSuffix(api.Path, "/")
 	}
-	hc := t.HTTPClient
-	closeIdle := func() {}
-	if hc == nil {
-		timeout := t.Timeout
-		if timeout == 0 {
-			timeout = 60 * time.Second
-		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = t.TLS
-		if t.Concurrency > 0 {
-			tr.MaxIdleConnsPerHost = t.Concurrency
-		}
-		hc = &http.Client{Transport: tr, Timeout: timeout}
-		closeIdle = tr.CloseIdleConnections // ours to close; a given client is the caller's
-		if t.WrapTransport != nil {
-			hc.Transport = t.WrapTransport(tr)
-		}
-	}
+	hc := httpclient.New(t)
 	c := &Conn{
 		adapter:          a,
 		username:         t.Username,
 		realmOption:      t.Options[OptRealm],
-		soap:             soap.NewClient(base, api.Namespace, api.Prefix, t.Username, t.Password.Reveal(), hc),
+		soap:             soap.NewClient(base, api.Namespace, api.Prefix, soap.Basic(t.Username, t.Password), hc),
 		generateProfiles: t.Options[OptGenerateProfiles] == "true",
-		pacer:            t.Pacer,
 		reads:            retry.Options{Attempts: 8},
-		closeIdle:        closeIdle,
+		closeIdle:        hc.Close,
 	}
 	// The credential check is sent once: Open as a whole is what callers
 	// retry (retry.Open), and retrying here too would multiply the attempts.
 	var out api.FindUserResponse
 	if err := c.callOnce(ctx, api.UserService, "FindUser", api.FindUser{Search: &api.UserSearch{ByUserName: t.Username}}, &out, false); err != nil {
-		closeIdle()
+		hc.Close()
 		return nil, err
 	}
 	return c, nil
@@ -153,9 +129,8 @@ type Conn struct {
 	realmOption      string
 	soap             *soap.Client
 	generateProfiles bool
-	pacer            adapters.Pacer // spaces every request; nil = unpaced
-	reads            retry.Options  // how read requests are retried
-	closeIdle        func()         // releases the connections of a client Open built
+	reads            retry.Options // how read requests are retried
+	closeIdle        func()        // releases the connections of a client Open built
 
 	permMu sync.Mutex
 	perms  *permCatalog // nil until loaded; reset by permission writes
@@ -233,23 +208,14 @@ func (c *Conn) callOnce(ctx context.Context, svc, op string, in, out any, write 
 	if op == "ResetServices" {
 		return adapters.Errorf(adapters.Permanent, "sipx: refusing to send ResetServices, which deletes whole kinds")
 	}
-	if c.pacer != nil {
-		if err := c.pacer.Wait(ctx); err != nil {
-			return &adapters.Error{Class: adapters.Retryable, Message: svc + "." + op + ": not sent: " + err.Error(), Err: err}
-		}
+	send := c.soap.Read
+	if write {
+		send = c.soap.Call
 	}
-	err := c.soap.Call(ctx, svc, op, in, out)
-	if err == nil {
-		if c.pacer != nil {
-			c.pacer.Succeeded()
-		}
-		return nil
+	if err := send(ctx, svc, op, in, out); err != nil {
+		return c.classify(svc+"."+op, err, write)
 	}
-	err = c.classify(ctx, svc+"."+op, err, write)
-	if c.pacer != nil && adapters.ClassOf(err) == adapters.Throttled {
-		c.pacer.Throttled()
-	}
-	return err
+	return nil
 }
 
 // manage sends a Manage* request (see call).
@@ -272,15 +238,13 @@ var explained = map[string]string{
 	"NullPointerException":            "the server failed on the request (sipXconfig does this for a search by a group that does not exist)",
 }
 
-// classify turns a failed call into an *adapters.Error.
-func (c *Conn) classify(ctx context.Context, what string, err error, write bool) error {
-	if ctx.Err() != nil {
-		return &adapters.Error{Class: adapters.Unknown, Message: what + ": cancelled: " + ctx.Err().Error(), Err: ctx.Err()}
-	}
+// classify adds sipXconfig's meaning to a failed call: faults by their
+// exception, and the statuses that mean a wrong account or URL. Transport
+// failures and other statuses come classified from internal/httpclient.
+func (c *Conn) classify(what string, err error, write bool) error {
 	var (
 		fault *soap.Fault
-		he    *soap.HTTPError
-		te    *soap.TransportError
+		e     *adapters.Error
 	)
 	switch {
 	case errors.As(err, &fault):
@@ -308,41 +272,19 @@ func (c *Conn) classify(ctx context.Context, what string, err error, write bool)
 		default:
 			return &adapters.Error{Class: adapters.Retryable, Status: fault.HTTPStatus, Message: what + ": " + text, Err: fault}
 		}
-	case errors.As(err, &he):
-		e := &adapters.Error{Status: he.Status, RetryAfter: he.RetryAfter, Err: he}
-		switch {
-		case he.Status == http.StatusUnauthorized:
+	case errors.As(err, &e):
+		switch e.Status {
+		case http.StatusUnauthorized:
 			e.Class, e.Message = adapters.Auth, fmt.Sprintf("%s: sipXconfig refused the credentials of %q (check the user name and password)", what, c.username)
-		case he.Status == http.StatusForbidden:
+		case http.StatusForbidden:
+			// The whole API needs administrator rights: no call can succeed.
 			e.Class, e.Message = adapters.Auth, fmt.Sprintf("%s: %q is not an administrator; the SOAP API needs administrator rights", what, c.username)
-		case he.Status == http.StatusTooManyRequests || he.Status == http.StatusServiceUnavailable:
-			e.Class, e.Message = adapters.Throttled, what+": "+he.Error()
-		case he.Status == http.StatusNotFound:
+		case http.StatusNotFound:
 			e.Class, e.Message = adapters.Permanent, what+": no sipXconfig SOAP service at this URL (HTTP 404); the target URL should be https://host[:8443]"
-		case he.Status >= 500 && write:
-			e.Class, e.Message = adapters.Unknown, what+": "+he.Error()
-		case he.Status >= 500:
-			e.Class, e.Message = adapters.Retryable, what+": "+he.Error()
-		default:
-			e.Class, e.Message = adapters.Permanent, what+": "+he.Error()
 		}
 		return e
-	case errors.As(err, new(*tls.CertificateVerificationError)):
-		return &adapters.Error{Class: adapters.Permanent, Message: what + ": the server's TLS certificate is not trusted (" + err.Error() + "); give the target the CA that signed it", Err: err}
-	case errors.As(err, &te):
-		class := adapters.Retryable
-		if te.Sent && write {
-			class = adapters.Unknown
-		}
-		return &adapters.Error{Class: class, Message: te.Error(), Err: te}
-	case errors.Is(err, soap.ErrTooLarge):
-		return &adapters.Error{Class: adapters.Permanent, Message: what + ": " + err.Error() + " (the response was refused)", Err: err}
 	}
-	class := adapters.Permanent
-	if write {
-		class = adapters.Unknown // we sent it and could not read the answer
-	}
-	return &adapters.Error{Class: class, Message: what + ": " + err.Error(), Err: err}
+	return &adapters.Error{Class: adapters.Permanent, Message: what + ": " + err.Error(), Err: err}
 }
 
 func notFound(kind, key string) error {

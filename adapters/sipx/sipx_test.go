@@ -104,7 +104,7 @@ func conformanceConfig(ts *testSim) adaptertest.Config {
 	}
 }
 
-func seedLineUsers(t *testing.T, ts *testSim) {
+func seedLineUsers(t testing.TB, ts *testSim) {
 	t.Helper()
 	c := open(t, ts)
 	for _, i := range []int{1} {
@@ -115,10 +115,22 @@ func seedLineUsers(t *testing.T, ts *testSim) {
 	}
 }
 
+// TestConformance runs the suite, its fault mode included.
 func TestConformance(t *testing.T) {
 	ts := startSim(t, sim.Options{})
 	seedLineUsers(t, ts)
-	adaptertest.Run(t, conformanceConfig(ts))
+	cfg := conformanceConfig(ts)
+	cfg.Simulator = func(t testing.TB, o simkit.Options) (adapters.Target, func() simkit.StatsSnapshot) {
+		ts := startSim(t, sim.Options{Options: o})
+		// Seed through the simulator without its switches, uncounted.
+		raw := httptest.NewServer(ts.sim)
+		t.Cleanup(raw.Close)
+		seed := *ts
+		seed.target.URL = raw.URL
+		seedLineUsers(t, &seed)
+		return ts.target, ts.sim.Stats().Snapshot
+	}
+	adaptertest.Run(t, cfg)
 }
 
 // TestConformanceUpstreamServer runs the suite against a server that names
@@ -300,8 +312,13 @@ func TestUserPinChangeAndPermissionsOnUpdate(t *testing.T) {
 type countingPacer struct{ waits, throttled, ok atomic.Int64 }
 
 func (p *countingPacer) Wait(ctx context.Context) error { p.waits.Add(1); return ctx.Err() }
-func (p *countingPacer) Throttled()                     { p.throttled.Add(1) }
-func (p *countingPacer) Succeeded()                     { p.ok.Add(1) }
+func (p *countingPacer) Observe(o adapters.Observation) {
+	if o.Throttled {
+		p.throttled.Add(1)
+	} else if !o.Unreachable && !o.Abandoned {
+		p.ok.Add(1)
+	}
+}
 
 // TestEveryRequestWaitsOnThePacer: a line create is two requests, and both
 // are paced; a 429 is reported to the pacer as a throttle.

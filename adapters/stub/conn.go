@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/paced"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -33,6 +34,9 @@ func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, e
 		return nil, err
 	}
 	c.gen = gen
+	if t.Pacer != nil {
+		return paced.Operations(c, t.Pacer), nil
+	}
 	return c, nil
 }
 

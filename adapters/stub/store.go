@@ -28,8 +28,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pbxbatch/pbxbatch/internal/wait"
+
 	"github.com/pbxbatch/pbxbatch/adapters"
-	"github.com/pbxbatch/pbxbatch/internal/pace"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -160,7 +161,7 @@ func (a *Adapter) begin(ctx context.Context, c Call, locks []string) (fault *Fau
 		before, after = lat/2, lat-lat/2
 	}
 	finish = func(landed bool, err error) error {
-		if serr := pace.Sleep(ctx, after); serr != nil && landed {
+		if serr := wait.Sleep(ctx, after); serr != nil && landed {
 			// The write landed but the caller gave up: it cannot know.
 			err = &adapters.Error{Class: adapters.Unknown, Message: "gave up waiting for the answer", Err: serr}
 		}
@@ -178,7 +179,7 @@ func (a *Adapter) begin(ctx context.Context, c Call, locks []string) (fault *Fau
 		}
 		return err
 	}
-	if serr := pace.Sleep(ctx, before); serr != nil {
+	if serr := wait.Sleep(ctx, before); serr != nil {
 		return nil, nil, finish(false, &adapters.Error{Class: adapters.Retryable, Message: "cancelled before sending", Err: serr})
 	}
 	return fault, finish, nil

@@ -128,7 +128,9 @@ func (r *runner) sendBatch(ctx, callCtx context.Context, xs []*execution) (done 
 			return x.fail(fmt.Sprintf("gave up after %d attempts (sent in batches of %d): %v", x.tries, len(xs), x.lastErr))
 		}), nil
 	}
-	if err := r.waitTurn(ctx); err != nil || !r.acquire(ctx) {
+	// The connection paces the batch's request itself (internal/httpclient,
+	// or adapters/paced for a target that is not HTTP): one wait per batch.
+	if !r.acquire(ctx) {
 		return each((*execution).interrupted), nil
 	}
 	// Marked once the batch has its turn: one fsync for the batch, and no
@@ -152,7 +154,6 @@ func (r *runner) sendBatch(ctx, callCtx context.Context, xs []*execution) (done 
 	results, errs, err := r.feat.Batcher.ApplyBatch(callCtx, changes)
 	r.observe(xs[0].k.Name, xs[0].op.Action, time.Since(start))
 	defer r.release() // outcomes are decided holding the slot, as for one write
-	r.batchFeedback(err)
 	switch {
 	case err == nil && len(results) == len(xs) && len(errs) == len(xs):
 		for k, x := range xs {
@@ -207,18 +208,4 @@ func (r *runner) markBatch(xs []*execution) error {
 		}
 	}
 	return nil
-}
-
-// batchFeedback tells the pacer how the batch's request went, unless the
-// connection paces (and so reports) its requests itself.
-func (r *runner) batchFeedback(err error) {
-	if r.opts.ConnPaces {
-		return
-	}
-	switch {
-	case err == nil:
-		r.pacer.Succeeded()
-	case adapters.ClassOf(err) == adapters.Throttled:
-		r.pacer.Throttled()
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/journal"
 	"github.com/pbxbatch/pbxbatch/batch/run"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
-	"github.com/pbxbatch/pbxbatch/internal/pace"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -207,18 +207,26 @@ func TestKill9InTheMiddleOfBatchesThenResume(t *testing.T) {
 	}
 }
 
+// waitCounter is a pacer that counts the requests that waited on it.
+type waitCounter struct{ waits, observed atomic.Int64 }
+
+func (w *waitCounter) Wait(context.Context) error   { w.waits.Add(1); return nil }
+func (w *waitCounter) Observe(adapters.Observation) { w.observed.Add(1) }
+
 func TestBatchCountsAsOneRequestForPacing(t *testing.T) {
 	b := vusers(25)
 	a := stub.New()
-	// Throttled once already: 20 successful requests would raise the rate
-	// a step. Three batches are three requests, not 25.
-	p := pace.New(pace.Config{Rate: 100})
-	p.Throttled()
-	out, err := run.Run(context.Background(), open(t, a), b.p, b.kinds, run.Options{BatchSize: 10, Pacer: p})
+	p := &waitCounter{}
+	conn, err := a.Open(context.Background(), adapters.Target{Pacer: p})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Stats().Calls["vuser/batch"] != 3 || out.FinalRate != 50 {
-		t.Fatalf("calls %v, final rate %v; want 3 batches and the rate still halved (3 requests succeeded, not 25)", a.Stats().Calls, out.FinalRate)
+	if _, err := run.Run(context.Background(), conn, b.p, b.kinds, run.Options{BatchSize: 10}); err != nil {
+		t.Fatal(err)
+	}
+	// Three batches are three requests, not 25: each waited once and was
+	// reported once.
+	if a.Stats().Calls["vuser/batch"] != 3 || p.waits.Load() != 3 || p.observed.Load() != 3 {
+		t.Fatalf("calls %v, %d waits, %d observations; want 3 batches, each paced once", a.Stats().Calls, p.waits.Load(), p.observed.Load())
 	}
 }

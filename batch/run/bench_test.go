@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/stub"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
 	"github.com/pbxbatch/pbxbatch/batch/run"
+	"github.com/pbxbatch/pbxbatch/internal/pace"
 )
 
 // BenchmarkRunner applies a rollout (site, groups, people, two phones each)
@@ -47,7 +49,10 @@ func BenchmarkRunner(b *testing.B) {
 				for range b.N {
 					a := stub.New()
 					a.SetLatency(latency)
-					opts := run.Options{Concurrency: concurrency, Rate: size.rate}
+					// The stub is not HTTP: its connection waits on the pacer
+					// once per operation (paced.Operations).
+					pacer := pace.New(pace.Config{Rate: size.rate})
+					opts := run.Options{Concurrency: concurrency, Pacer: pacer}
 					var j *journal.Journal
 					if journaled {
 						var err error
@@ -56,7 +61,10 @@ func BenchmarkRunner(b *testing.B) {
 						}
 						opts.Journal = j
 					}
-					conn := open(b, a)
+					conn, err := a.Open(context.Background(), adapters.Target{Pacer: pacer})
+					if err != nil {
+						b.Fatal(err)
+					}
 					cpu0 := cpuTime()
 					start := time.Now()
 					out, err := run.Run(context.Background(), conn, pb.p, pb.kinds, opts)

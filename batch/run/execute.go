@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
 	"github.com/pbxbatch/pbxbatch/internal/redact"
@@ -71,6 +72,7 @@ type execution struct {
 	uncertain  bool // the last write's outcome is unknown: read back first
 	calls      int  // writes in this run
 	tries      int  // writes and failed read-backs, against MaxAttempts
+	told       int  // throttled answers with Retry-After, which are not tries
 	lastErr    error
 }
 
@@ -104,12 +106,6 @@ func (x *execution) loop(ctx, callCtx context.Context) completion {
 				return completion{op: x.i, res: x.pending(), fatal: StopJournal, err: fmt.Errorf("journal: %w", err)}
 			}
 		}
-		// The token comes before the call slot: every operation of the
-		// dispatch window queues on the limiter, so a slow call or fsync
-		// never leaves it without a taker and the rate holds.
-		if err := r.waitTurn(ctx); err != nil {
-			return x.interrupted()
-		}
 		if !r.acquire(ctx) {
 			return x.interrupted()
 		}
@@ -135,9 +131,6 @@ func (x *execution) send(ctx, callCtx context.Context) (c completion, again bool
 	// Decide before giving the slot back, so that a failure that stops
 	// the run halts it before another operation can start a call.
 	if err == nil {
-		if !r.opts.ConnPaces {
-			r.pacer.Succeeded()
-		}
 		return x.released(x.succeed(result.ID, ""))
 	}
 	x.lastErr = err
@@ -150,8 +143,10 @@ func (x *execution) send(ctx, callCtx context.Context) (c completion, again bool
 	}
 	switch adapters.ClassOf(err) {
 	case adapters.Throttled, adapters.Retryable:
-		if adapters.ClassOf(err) == adapters.Throttled && !r.opts.ConnPaces {
-			r.pacer.Throttled()
+		if retry.Told(err) && x.told < retry.MaxThrottled {
+			// The target said when to come back: waiting is not failing.
+			x.told++
+			x.tries--
 		}
 		if x.tries >= r.opts.MaxAttempts {
 			return x.released(x.fail(fmt.Sprintf("gave up after %d attempts: %v", x.tries, err)))
@@ -332,13 +327,4 @@ func (x *execution) interrupted() completion {
 
 func (x *execution) pending() batch.Result {
 	return batch.Result{Op: x.i, Status: batch.StatusPending, Attempts: x.res.Attempts}
-}
-
-// waitTurn waits for the pacer before an operation's write, unless the
-// connection paces each of its requests itself.
-func (r *runner) waitTurn(ctx context.Context) error {
-	if r.opts.ConnPaces {
-		return ctx.Err()
-	}
-	return r.pacer.Wait(ctx)
 }

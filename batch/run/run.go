@@ -2,9 +2,9 @@
 //
 // Operations form a DAG (Op.Needs); an operation starts once everything it
 // needs has succeeded (or had nothing to do). At most Concurrency calls are
-// in flight, paced by a token bucket that slows down when the target
-// throttles (internal/pace). Operations whose Locks intersect never run at
-// the same time.
+// in flight. Pacing is not the runner's: the connection waits on the
+// target's pacer before each of its requests (adapters.Target.Pacer).
+// Operations whose Locks intersect never run at the same time.
 //
 // Every remote write is preceded by a durable in-flight mark in the journal
 // and followed by its outcome, so a run stopped at any instant — Ctrl-C,
@@ -32,6 +32,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pbxbatch/pbxbatch/internal/wait"
+
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
@@ -39,12 +41,10 @@ import (
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-// Options tune a run. The zero value runs 4 at a time, unlimited rate, no
-// failure budget, no journal.
+// Options tune a run. The zero value runs 4 at a time, no failure budget,
+// no journal.
 type Options struct {
-	Concurrency int     // calls in flight at most (default 4)
-	Rate        float64 // requests per second (0 = unlimited until throttled)
-	Burst       int     // token bucket size (default 1)
+	Concurrency int // calls in flight at most (default 4)
 	// MaxFailures stops scheduling new operations once more than this many
 	// have failed (0 = no limit); FailFast stops at the first failure.
 	// Blocked operations do not count. What was not started is skipped.
@@ -71,17 +71,10 @@ type Options struct {
 	// the run is cancelled (default 30 s).
 	DrainTimeout time.Duration
 
-	// Pace fine-tunes pacing; Rate and Burst above take precedence.
-	Pace pace.Config
-	// Pacer, when set, is used instead of one made from Rate, Burst and
-	// Pace: share it with the connection (adapters.Target.Pacer) so that
-	// reads, writes and retries draw on one budget.
+	// Pacer is the target's pacer, the one the connection waits on: it
+	// supplies the retry backoff and the rate that progress shows. nil
+	// backs off with the defaults and shows no rate.
 	Pacer *pace.Pacer
-	// ConnPaces says the connection waits on Pacer before every request
-	// and reports throttling to it (adapters.RequestPacer): the runner then
-	// does not also pace whole operations, so that the rate bounds the
-	// requests the target sees.
-	ConnPaces bool
 	// BatchSize caps how many ready writes of one kind and action go out
 	// in one request to a connection that batches them (adapters.Batcher);
 	// 0 = as many as the connection takes, 1 = never batch.
@@ -189,10 +182,8 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 		opts.DrainTimeout = 30 * time.Second
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = pace.Sleep
+		opts.Sleep = wait.Sleep
 	}
-	pc := opts.Pace
-	pc.Rate, pc.Burst = opts.Rate, opts.Burst
 	n := len(p.Ops)
 	r := &runner{
 		conn: conn, plan: p, kinds: kinds, opts: opts, pacer: opts.Pacer, feat: adapters.FeaturesOf(nil, conn),
@@ -234,7 +225,7 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 		}
 	}
 	if r.pacer == nil {
-		r.pacer = pace.New(pc)
+		r.pacer = pace.New(pace.Config{})
 	}
 	if cycle := findCycle(p); cycle != nil {
 		return nil, fmt.Errorf("plan: operations depend on each other in a cycle: %s (re-create the plan)", cycle)

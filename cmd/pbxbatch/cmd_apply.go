@@ -327,7 +327,6 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 	opts := run.Options{
 		Concurrency: firstPositive(f.concurrency, t.Concurrency, 4),
 		Pacer:       t.pacer,
-		ConnPaces:   t.connPaces,
 		MaxFailures: f.maxFailures,
 		FailFast:    f.failFast,
 		BatchSize:   f.batchSize,

@@ -135,7 +135,7 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 		}
 		// The digest lets apply check that the file is still the plan
 		// that was reviewed here.
-		fmt.Fprintf(stderr, "\nSaved the plan to %s (sha256 %s). Apply exactly this with:\n  %s\n", f.out, sum, nextSteps{g: g}.command("apply", "--plan-sha256", sum, f.out))
+		fmt.Fprintf(stderr, "\nSaved the plan to %s (sha256 %s). Apply exactly this with:\n  %s\n", f.out, sum, nextSteps{g: g}.command("apply", f.out, "--plan-sha256", sum))
 	}
 	switch {
 	case total.Changes() > 0:

@@ -166,7 +166,7 @@ func TestApplySavedPlanTakesItsTarget(t *testing.T) {
 	writeRollout(t, in, smallRollout)
 	planPath := filepath.Join(e.dir, "plan.json")
 	out := e.mustCLI(exitChanges, "plan", "--target", "lab", "--out", planPath, in)
-	if !strings.Contains(out, "pbxbatch apply "+planPath+" --config ") {
+	if !strings.Contains(out, "pbxbatch apply "+planPath+" --plan-sha256 ") || !strings.Contains(out, " --config ") {
 		t.Errorf("the saved plan's hint lacks the config it was made with:\n%s", tail(out))
 	}
 	code, _, stderr := e.cli("apply", "--yes", "--target", "other", planPath)

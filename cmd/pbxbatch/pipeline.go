@@ -24,14 +24,14 @@ import (
 type target struct {
 	adapters.Target
 	adapter adapters.Adapter
-	// pacer is the target's one request budget (rate: in the config),
-	// shared by the connection, the planner's reads and the runner.
+	// pacer is the target's one request budget (rate: in the config):
+	// every request of the connection waits on it (Target.Pacer), and the
+	// runner takes its retry backoff from it.
 	pacer *pace.Pacer
-	// connPaces: the adapter waits on pacer before every request, so the
-	// rate bounds requests (an MX-ONE extension create is four of them).
-	connPaces bool
 	// readProgress, when set, shows planning's reads of the live state.
 	readProgress func(done, total int)
+	// notes hears the pacer's circuit breaker open and close (stderr).
+	notes io.Writer
 }
 
 // loadTarget reads the named target from the config file and finds its
@@ -56,17 +56,15 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 		log := slog.New(slog.NewTextHandler(warn, nil)).With("target", t.Name)
 		t.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return httplog.Transport(rt, log) }
 	}
-	return &target{Target: t, adapter: a}, nil
+	return &target{Target: t, adapter: a, notes: warn}, nil
 }
 
 // open connects to the target, retrying a login that meets a transient
 // fault. Adapters retry their own reads request by request (retry.Do);
 // writes are the runner's business.
 func (t *target) open(ctx context.Context) (adapters.Conn, error) {
-	t.pacer = pace.New(pace.Config{Rate: t.Rate})
-	if rp, ok := t.adapter.(adapters.RequestPacer); ok && rp.PacesRequests() {
-		t.Target.Pacer, t.connPaces = t.pacer, true
-	}
+	t.pacer = pace.New(pace.Config{Rate: t.Rate, Notify: func(msg string) { fmt.Fprintf(t.notes, "%s: %s\n", t.Name, msg) }})
+	t.Target.Pacer = t.pacer
 	conn, err := retry.Open(ctx, t.adapter, t.Target, retry.Options{Pacer: t.pacer})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.where(), err)
@@ -160,9 +158,6 @@ func (t *target) planOptions(in *input) plan.Options {
 		TargetURL:   t.URL,
 		Input:       in.path,
 		InputSHA256: in.sha256,
-	}
-	if !t.connPaces && t.pacer != nil {
-		opts.Reads.Limiter = t.pacer
 	}
 	f := adapters.FeaturesOf(t.adapter, nil)
 	opts.Capabilities, opts.Locker = f.Capabilities, f.Locker

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pbxbatch/pbxbatch/internal/pace"
+	"github.com/pbxbatch/pbxbatch/internal/wait"
 )
 
 // Options are the switches of a simulator. The zero value is a well-behaved
@@ -53,6 +53,11 @@ type Options struct {
 	// Retry-After. 0 means no limit.
 	RateLimit float64
 
+	// Down, when set and true, makes the target unreachable: every request
+	// (but /_sim/) has its connection closed without an answer. Tests
+	// flip it to stage an outage.
+	Down func() bool
+
 	// TLS serves HTTPS with a self-signed certificate made at start for
 	// 127.0.0.1, ::1 and localhost; Server.CAPEM is its PEM.
 	TLS bool
@@ -79,7 +84,7 @@ func (o Options) sleep(ctx context.Context, d time.Duration) error {
 	if o.Sleep != nil {
 		return o.Sleep(ctx, d)
 	}
-	return pace.Sleep(ctx, d)
+	return wait.Sleep(ctx, d)
 }
 
 func (o Options) timeoutHold() time.Duration {

@@ -79,6 +79,12 @@ func (k *kit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route := k.route(r)
+	if k.opts.Down != nil && k.opts.Down() {
+		k.stats.Request(route.Name)
+		k.stats.fault(Fault{Kind: FaultDrop, Class: "outage"})
+		drop(w)
+		return
+	}
 	k.stats.enter()
 	defer k.stats.leave()
 	k.stats.Request(route.Name)

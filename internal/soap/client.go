@@ -6,90 +6,92 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptrace"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/internal/httpclient"
 	"github.com/pbxbatch/pbxbatch/internal/redact"
 )
 
 // Client calls the operations of SOAP services under one base URL
 // (".../sipxconfig/services/"). It is safe for concurrent use.
-//
-// Credentials are sent pre-emptively with HTTP Basic on every call: servers
-// like sipXconfig challenge an anonymous call with Digest only, so a client
-// that waits for a Basic challenge never authenticates, and they keep no
-// session, so every call must carry them.
 type Client struct {
-	HTTP      *http.Client
+	http      *httpclient.Client
 	BaseURL   string // service names are appended to it
 	Namespace string // of the body root elements
 	Prefix    string // bound to Namespace in requests ("con")
-	Username  string
+	auth      Auth
+	// InBand, when set, reads the status a platform reports inside a 200
+	// answer (Verba does): it gets the operation and the decoded out (nil
+	// for a void operation) and returns the call's error, or nil.
+	InBand func(op string, out any) error
 	// MaxResponse bounds a response; 0 means DefaultMaxResponse.
 	MaxResponse int64
-	password    string
 }
 
-// NewClient returns a client. The password is kept unexported so that
-// printing the client never shows it.
-func NewClient(baseURL, namespace, prefix, username, password string, hc *http.Client) *Client {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
+// Auth authenticates one call: in a header, or inside the body.
+type Auth interface {
+	// Authorize sets what the call needs on h and returns the operation's
+	// body to send: in itself, or in carrying a token.
+	Authorize(h http.Header, op string, in any) any
+}
+
+// Basic sends HTTP Basic credentials pre-emptively on every call: servers
+// like sipXconfig challenge an anonymous call with Digest only, so a client
+// that waits for a Basic challenge never authenticates, and they keep no
+// session, so every call must carry them.
+// (A pointer: printing the client shows its address, never the password.)
+func Basic(username string, password adapters.Secret) Auth { return &basic{username, password} }
+
+type basic struct {
+	username string
+	password adapters.Secret
+}
+
+func (b *basic) secrets() []string { return []string{b.password.Reveal()} }
+
+func (b *basic) Authorize(h http.Header, _ string, in any) any {
+	r := http.Request{Header: h}
+	r.SetBasicAuth(b.username, b.password.Reveal())
+	return in
+}
+
+// NewClient returns a client sending through hc (httpclient.New of the
+// target: pacing, deadlines, no redirects).
+func NewClient(baseURL, namespace, prefix string, auth Auth, hc *httpclient.Client) *Client {
 	if !strings.HasSuffix(baseURL, "/") {
 		baseURL += "/"
 	}
-	return &Client{HTTP: hc, BaseURL: baseURL, Namespace: namespace, Prefix: prefix, Username: username, password: password}
+	return &Client{http: hc, BaseURL: baseURL, Namespace: namespace, Prefix: prefix, auth: auth}
 }
-
-// HTTPError is an answer that is not a SOAP envelope: an authentication
-// challenge, a throttle, a proxy's error page.
-type HTTPError struct {
-	Status     int
-	RetryAfter time.Duration // from Retry-After, 0 when absent
-	Challenge  string        // WWW-Authenticate, for 401
-	Snippet    string        // start of the body, for diagnostics
-}
-
-func (e *HTTPError) Error() string {
-	msg := fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status))
-	if e.Snippet != "" {
-		msg += ": " + e.Snippet
-	}
-	return msg
-}
-
-// TransportError is a failed exchange: no connection, a timeout, a
-// connection dropped mid-response. Sent reports whether the request was
-// written completely, in which case the server may have acted on it.
-type TransportError struct {
-	Op   string
-	Sent bool
-	Err  error
-}
-
-func (e *TransportError) Error() string {
-	when := "before the request was sent"
-	if e.Sent {
-		when = "after the request was sent (it may have taken effect)"
-	}
-	return fmt.Sprintf("%s: %v, %s", e.Op, e.Err, when)
-}
-
-func (e *TransportError) Unwrap() error { return e.Err }
 
 // Call invokes op (the request element's name, "AddUser") on service
-// ("UserService"). in holds the request's children (nil for an empty Body);
+// ("UserService"), an operation that changes state; Read is for the ones
+// that do not. in holds the request's children (nil for an empty Body);
 // out receives the response element's children, or is nil for a void
 // operation, whose answer may be an empty Body or any empty element. A SOAP
-// fault is returned as *Fault, a non-SOAP answer as *HTTPError, a failed
-// exchange as *TransportError.
+// fault is returned as *Fault; everything else (a non-SOAP answer, a failed
+// exchange, an unreadable envelope) as an *adapters.Error classified by
+// internal/httpclient.
 func (c *Client) Call(ctx context.Context, service, op string, in, out any) error {
+	return c.call(ctx, httpclient.Write, service, op, in, out)
+}
+
+// Read is Call for an operation that changes nothing.
+func (c *Client) Read(ctx context.Context, service, op string, in, out any) error {
+	return c.call(ctx, httpclient.Read, service, op, in, out)
+}
+
+func (c *Client) call(ctx context.Context, effect httpclient.Effect, service, op string, in, out any) error {
+	what := service + "." + op
+	h := http.Header{}
+	h.Set("Content-Type", "text/xml; charset=utf-8")
+	h.Set("SOAPAction", `""`)
+	h.Set("Accept", "text/xml")
+	if c.auth != nil {
+		in = c.auth.Authorize(h, op, in)
+	}
 	var body bytes.Buffer
 	if err := EncodeRequest(&body, c.Namespace, c.Prefix, op, in); err != nil {
 		return err
@@ -98,29 +100,22 @@ func (c *Client) Call(ctx context.Context, service, op string, in, out any) erro
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("SOAPAction", `""`)
-	req.Header.Set("Accept", "text/xml")
-	req.SetBasicAuth(c.Username, c.password)
-
-	var wrote atomic.Bool
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
-	}))
-	resp, err := c.HTTP.Do(req)
+	req.Header = h
+	resp, err := c.http.Exchange(req, effect, what)
 	if err != nil {
-		return &TransportError{Op: service + "." + op, Sent: wrote.Load(), Err: unwrapURLError(err)}
+		return err
 	}
-	defer resp.Body.Close()
-
 	isXML := strings.Contains(resp.Header.Get("Content-Type"), "xml")
-	if resp.StatusCode != http.StatusOK && !(resp.StatusCode == http.StatusInternalServerError && isXML) {
-		e := newHTTPError(resp)
-		e.Snippet = c.redactor().String(e.Snippet)
+	if resp.Status != http.StatusOK && !(resp.Status == http.StatusInternalServerError && isXML) {
+		e := httpclient.Classify(what, effect, resp.Status, resp.Header, httpclient.ErrorText(resp.Body))
+		if ch := resp.Header.Get("WWW-Authenticate"); resp.Status == http.StatusUnauthorized && ch != "" {
+			scheme, _, _ := strings.Cut(ch, " ")
+			e.Message += fmt.Sprintf(" (the server asks for %s authentication)", scheme)
+		}
+		e.Message = c.redactor().String(e.Message)
 		return e
 	}
-	rec := &readRecorder{r: resp.Body}
-	name, err := ReadEnvelope(rec, c.MaxResponse, func(d *xml.Decoder, start *xml.StartElement) error {
+	name, err := ReadEnvelope(bytes.NewReader(resp.Body), c.MaxResponse, func(d *xml.Decoder, start *xml.StartElement) error {
 		if out == nil {
 			return d.Skip()
 		}
@@ -129,60 +124,30 @@ func (c *Client) Call(ctx context.Context, service, op string, in, out any) erro
 	var fault *Fault
 	switch {
 	case errors.As(err, &fault):
-		fault.HTTPStatus = resp.StatusCode
+		fault.HTTPStatus = resp.Status
 		fault.String = c.redactor().String(fault.String)
 		return fault
-	case rec.err != nil:
-		return &TransportError{Op: service + "." + op, Sent: true, Err: rec.err}
+	case errors.Is(err, ErrTooLarge):
+		return &adapters.Error{Class: adapters.Permanent, Status: resp.Status, Message: what + ": " + err.Error() + " (the response was refused)", Err: err}
 	case err != nil:
-		return fmt.Errorf("%s.%s: %w", service, op, err)
-	case resp.StatusCode != http.StatusOK:
-		return &HTTPError{Status: resp.StatusCode, Snippet: "SOAP envelope without a Fault"}
+		return httpclient.Unreadable(what, effect, resp.Status, err)
+	case resp.Status != http.StatusOK:
+		return httpclient.Unreadable(what, effect, resp.Status, errors.New("SOAP envelope without a Fault"))
 	case out != nil && name.Local == "":
-		return fmt.Errorf("%s.%s: %w", service, op, ErrEmptyBody)
+		return httpclient.Unreadable(what, effect, resp.Status, ErrEmptyBody)
+	}
+	if c.InBand != nil {
+		return c.InBand(op, out)
 	}
 	return nil
 }
 
-// redactor masks the password in what a server says, in every encoding: a
+// redactor masks the credentials in what a server says, in every encoding: a
 // server that echoes the request echoes its Basic credentials (base64 of
 // user:password) too.
-func (c *Client) redactor() *redact.Redactor { return redact.New(c.password) }
-
-// readRecorder remembers a read error other than EOF (a dropped
-// connection), which the XML decoder would otherwise report as bad syntax.
-type readRecorder struct {
-	r   io.Reader
-	err error
-}
-
-func (r *readRecorder) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF && !errors.Is(err, ErrTooLarge) && r.err == nil {
-		r.err = err
+func (c *Client) redactor() *redact.Redactor {
+	if s, ok := c.auth.(interface{ secrets() []string }); ok {
+		return redact.New(s.secrets()...)
 	}
-	return n, err
-}
-
-func newHTTPError(resp *http.Response) *HTTPError {
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	e := &HTTPError{
-		Status:     resp.StatusCode,
-		RetryAfter: adapters.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		Challenge:  resp.Header.Get("WWW-Authenticate"),
-		Snippet:    strings.TrimSpace(strings.ToValidUTF8(string(snippet), "")),
-	}
-	return e
-}
-
-// unwrapURLError drops *url.Error's "Post \"URL\":" prefix, which repeats
-// what the caller already says.
-func unwrapURLError(err error) error {
-	type unwrapper interface{ Unwrap() error }
-	if u, ok := err.(unwrapper); ok && strings.HasPrefix(err.Error(), "Post ") {
-		if inner := u.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
+	return nil
 }

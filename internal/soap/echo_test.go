@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/internal/httpclient"
 	"github.com/pbxbatch/pbxbatch/internal/redact/redacttest"
 )
 
@@ -26,7 +28,7 @@ func TestEchoedCredentialsAreMasked(t *testing.T) {
 		},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reply(w, r.Header.Get("Authorization")) }))
-		c := NewClient(srv.URL+"/services", testNS, "con", "superadmin", pw, srv.Client())
+		c := NewClient(srv.URL+"/services", testNS, "con", Basic("superadmin", adapters.NewSecret(pw)), httpclient.New(adapters.Target{HTTPClient: srv.Client()}))
 		err := c.Call(context.Background(), "UserService", "AddUser", nil, nil)
 		srv.Close()
 		if err == nil || !strings.Contains(err.Error(), "denied") {

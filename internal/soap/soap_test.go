@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/internal/httpclient"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -263,7 +267,7 @@ func TestClientSendsBasicPreemptively(t *testing.T) {
 		_ = EncodeResponse(w, testNS, "addUserResponse", nil)
 	}))
 	defer srv.Close()
-	c := NewClient(srv.URL+"/sipxconfig/services", testNS, "con", "superadmin", "s3cret", srv.Client())
+	c := testClient(srv.URL+"/sipxconfig/services", "superadmin", "s3cret", srv.Client())
 	if err := c.Call(context.Background(), "UserService", "AddUser", testAddUser{User: testUser{UserName: "223"}, Pin: "9"}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -271,8 +275,8 @@ func TestClientSendsBasicPreemptively(t *testing.T) {
 		got.path != "/sipxconfig/services/UserService" || got.body.User.UserName != "223" {
 		t.Fatalf("request: %+v", got)
 	}
-	if s := strings.Join([]string{c.BaseURL, c.Username}, " "); strings.Contains(s, "s3cret") {
-		t.Fatal("password visible")
+	if s := fmt.Sprintf("%+v", *c); strings.Contains(s, "s3cret") {
+		t.Fatalf("password visible: %s", s)
 	}
 }
 
@@ -305,27 +309,29 @@ func TestClientErrors(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	c := NewClient(srv.URL+"/s/", testNS, "con", "u", "p", srv.Client())
+	c := testClient(srv.URL+"/s/", "u", "p", srv.Client())
 	ctx := context.Background()
 
-	var he *HTTPError
-	if err := c.Call(ctx, "Challenge", "FindUser", struct{}{}, nil); !errors.As(err, &he) || he.Status != 401 || !strings.HasPrefix(he.Challenge, "Digest") {
+	var he *adapters.Error
+	if err := c.Call(ctx, "Challenge", "FindUser", struct{}{}, nil); !errors.As(err, &he) || he.Status != 401 || he.Class != adapters.Auth || !strings.Contains(he.Message, "asks for Digest") {
 		t.Errorf("challenge: %v", err)
 	}
 	var f *Fault
 	if err := c.Call(ctx, "Fault", "AddUser", struct{}{}, nil); !errors.As(err, &f) || f.HTTPStatus != 500 || !strings.Contains(f.String, "NameInUse") {
 		t.Errorf("fault: %v", err)
 	}
-	if err := c.Call(ctx, "Busy", "AddUser", struct{}{}, nil); !errors.As(err, &he) || he.Status != 503 || he.RetryAfter != 7*time.Second || he.Snippet != "try later" {
+	if err := c.Call(ctx, "Busy", "AddUser", struct{}{}, nil); !errors.As(err, &he) || he.Status != 503 || he.Class != adapters.Throttled || he.RetryAfter != 7*time.Second || !strings.HasSuffix(he.Message, "try later") {
 		t.Errorf("busy: %v", err)
 	}
 	var out testFindUserResponse
 	if err := c.Call(ctx, "Empty", "FindUser", struct{}{}, &out); err != nil {
 		t.Errorf("void element for a data operation is decoded as empty content: %v", err)
 	}
-	var te *TransportError
-	if err := c.Call(ctx, "Drop", "FindUser", struct{}{}, &out); !errors.As(err, &te) || !te.Sent {
-		t.Errorf("dropped mid-response: got %v, want a TransportError with Sent", err)
+	if err := c.Call(ctx, "Drop", "FindUser", struct{}{}, &out); adapters.ClassOf(err) != adapters.Unknown {
+		t.Errorf("dropped mid-response: got %v, want class unknown (it was sent)", err)
+	}
+	if err := c.Read(ctx, "Drop", "FindUser", struct{}{}, &out); adapters.ClassOf(err) != adapters.Retryable {
+		t.Errorf("read dropped mid-response: got %v, want class retryable", err)
 	}
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -334,9 +340,9 @@ func TestClientErrors(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	refused := NewClient("http://"+addr+"/s/", testNS, "con", "u", "p", nil)
-	if err := refused.Call(ctx, "X", "FindUser", struct{}{}, nil); !errors.As(err, &te) || te.Sent {
-		t.Errorf("refused: got %v, want a TransportError without Sent", err)
+	refused := testClient("http://"+addr+"/s/", "u", "p", nil)
+	if err := refused.Call(ctx, "X", "FindUser", struct{}{}, nil); adapters.ClassOf(err) != adapters.Retryable {
+		t.Errorf("refused: got %v, want class retryable (nothing was sent)", err)
 	}
 }
 
@@ -345,7 +351,7 @@ func TestClientEmptyBodyForDataOperation(t *testing.T) {
 		_, _ = w.Write([]byte(`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body/></soapenv:Envelope>`))
 	}))
 	defer srv.Close()
-	c := NewClient(srv.URL, testNS, "con", "u", "p", srv.Client())
+	c := testClient(srv.URL, "u", "p", srv.Client())
 	var out testFindUserResponse
 	if err := c.Call(context.Background(), "UserService", "FindUser", struct{}{}, &out); !errors.Is(err, ErrEmptyBody) {
 		t.Fatalf("got %v, want ErrEmptyBody", err)
@@ -385,7 +391,7 @@ func TestEndpointDispatch(t *testing.T) {
 	}
 	srv := httptest.NewServer(ep)
 	defer srv.Close()
-	c := NewClient(srv.URL, testNS, "con", "u", "p", srv.Client())
+	c := testClient(srv.URL, "u", "p", srv.Client())
 	ctx := context.Background()
 	if err := c.Call(ctx, "", "AddUser", testAddUser{User: testUser{UserName: "7"}}, nil); err != nil || len(added) != 1 || added[0] != "7" {
 		t.Fatalf("add: %v %v", err, added)
@@ -410,5 +416,58 @@ func TestEndpointDispatch(t *testing.T) {
 	_, _ = b.ReadFrom(resp.Body)
 	if resp.StatusCode != 200 || b.String() != "<wsdl:definitions/>" {
 		t.Fatalf("wsdl: %d %q", resp.StatusCode, b.String())
+	}
+}
+
+func testClient(url, user, password string, hc *http.Client) *Client {
+	return NewClient(url, testNS, "con", Basic(user, adapters.NewSecret(password)), httpclient.New(adapters.Target{HTTPClient: hc}))
+}
+
+// tokenAuth is a fake of a platform (Verba) that takes a session token
+// inside the operation's body, not in a header.
+type tokenAuth struct{ token string }
+
+type withToken struct {
+	Token    string `xml:"token"`
+	UserName string `xml:"userName"`
+}
+
+func (a tokenAuth) Authorize(_ http.Header, _ string, in any) any {
+	return withToken{Token: a.token, UserName: in.(testUser).UserName}
+}
+
+type statusResponse struct {
+	Status  string `xml:"status"`
+	Message string `xml:"message"`
+}
+
+func TestPluggableAuthAndInBandStatus(t *testing.T) {
+	var got struct {
+		header string
+		body   withToken
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.header = r.Header.Get("Authorization")
+		if _, err := ReadEnvelope(r.Body, 0, func(d *xml.Decoder, s *xml.StartElement) error { return d.DecodeElement(&got.body, s) }); err != nil {
+			t.Error(err)
+		}
+		// Errors come inside HTTP 200.
+		_ = EncodeResponse(w, testNS, "getUserResponse", statusResponse{Status: "ERROR", Message: "no such user " + got.body.UserName})
+	}))
+	defer srv.Close()
+	c := NewClient(srv.URL, testNS, "con", tokenAuth{token: "tok-123"}, httpclient.New(adapters.Target{HTTPClient: srv.Client()}))
+	c.InBand = func(op string, out any) error {
+		if r := out.(*statusResponse); r.Status != "OK" {
+			return adapters.Errorf(adapters.NotFound, "%s: %s", op, r.Message)
+		}
+		return nil
+	}
+	var out statusResponse
+	err := c.Read(context.Background(), "UserService", "GetUser", testUser{UserName: "jdoe"}, &out)
+	if got.header != "" || got.body.Token != "tok-123" || got.body.UserName != "jdoe" {
+		t.Errorf("request: header %q, body %+v; want the token in the body and no Authorization header", got.header, got.body)
+	}
+	if adapters.ClassOf(err) != adapters.NotFound || !strings.Contains(err.Error(), "no such user jdoe") {
+		t.Errorf("an error reported inside HTTP 200: %v, want the in-band hook's not_found", err)
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx/api"
+	"github.com/pbxbatch/pbxbatch/internal/httpclient"
 	"github.com/pbxbatch/pbxbatch/internal/soap"
 )
 
@@ -22,8 +24,12 @@ func start(t *testing.T, o Options) (*Sim, *httptest.Server, *soap.Client) {
 	s := New(o)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	c := soap.NewClient(srv.URL+api.Path, api.Namespace, api.Prefix, "superadmin", "1234", srv.Client())
+	c := client(srv.URL+api.Path, "superadmin", "1234")
 	return s, srv, c
+}
+
+func client(url, user, password string) *soap.Client {
+	return soap.NewClient(url, api.Namespace, api.Prefix, soap.Basic(user, adapters.NewSecret(password)), httpclient.New(adapters.Target{}))
 }
 
 func yes() *bool { b := true; return &b }
@@ -98,13 +104,13 @@ func TestAuthentication(t *testing.T) {
 		t.Fatalf("anonymous: %d %q", resp.StatusCode, ch)
 	}
 
-	var he *soap.HTTPError
-	bad := soap.NewClient(url, api.Namespace, api.Prefix, "superadmin", "wrong", nil)
-	if err := bad.Call(ctx, api.UserService, "FindUser", api.FindUser{}, nil); !errors.As(err, &he) || he.Status != 401 || !strings.HasPrefix(he.Challenge, "Basic") {
+	var he *adapters.Error
+	bad := client(url, "superadmin", "wrong")
+	if err := bad.Call(ctx, api.UserService, "FindUser", api.FindUser{}, nil); !errors.As(err, &he) || he.Status != 401 || !strings.Contains(he.Message, "asks for Basic") {
 		t.Fatalf("bad password: %v", err)
 	}
 	// A user who is not an administrator authenticates with the PIN and is refused.
-	plain := soap.NewClient(url, api.Namespace, api.Prefix, "201", "1111", nil)
+	plain := client(url, "201", "1111")
 	if err := plain.Call(ctx, api.UserService, "FindUser", api.FindUser{}, nil); !errors.As(err, &he) || he.Status != 403 {
 		t.Fatalf("non-admin: %v", err)
 	}
