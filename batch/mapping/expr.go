@@ -50,18 +50,16 @@ type evalCtx struct {
 	cell                  *srcCell // the first source cell read, for messages
 }
 
-func (c *evalCtx) ref(name string, at int) (string, error) {
+// ref is the value of a template reference; the compiler checked that it
+// names a parameter, the renamed value or a field of the row's kind.
+func (c *evalCtx) ref(name string) string {
 	if p, ok := strings.CutPrefix(name, "param."); ok {
-		v, ok := c.m.params[p]
-		if !ok {
-			return "", fmt.Errorf("profile line %d: no parameter %q", at, p)
-		}
-		return v, nil
+		return c.m.params[p]
 	}
 	if name == "value" && c.row == nil {
-		return c.value, nil
+		return c.value
 	}
-	return c.read(c.row, name), nil
+	return c.read(c.row, name)
 }
 
 // read takes a field of a source row and marks it consumed.
@@ -197,7 +195,6 @@ func (c *compiler) template(from *schemas.Kind, n *yaml.Node, text string, value
 		}
 	}
 	refs := slices.ContainsFunc(parts, func(p part) bool { return p.ref != "" })
-	line := n.Line
 	return &expr{desc: fmt.Sprintf("%q", text), eval: func(ctx *evalCtx) (string, error) {
 		var b strings.Builder
 		blank := true
@@ -206,10 +203,7 @@ func (c *compiler) template(from *schemas.Kind, n *yaml.Node, text string, value
 				b.WriteString(p.lit)
 				continue
 			}
-			v, err := ctx.ref(p.ref, line)
-			if err != nil {
-				return "", err
-			}
+			v := ctx.ref(p.ref)
 			blank = blank && v == ""
 			b.WriteString(v)
 		}
@@ -521,7 +515,7 @@ func (c *compiler) anyCond(from *schemas.Kind, n *yaml.Node) (*cond, error) {
 }
 
 func (c *compiler) fieldTest(n *yaml.Node, field string) (*cond, error) {
-	get := func(ctx *evalCtx) string { v, _ := ctx.ref(field, n.Line); return v }
+	get := func(ctx *evalCtx) string { return ctx.ref(field) }
 	if n.Kind == yaml.ScalarNode {
 		want := n.Value
 		return &cond{desc: fmt.Sprintf("%s is %q", field, want), test: func(c *evalCtx) bool { return get(c) == want }}, nil
