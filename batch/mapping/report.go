@@ -26,6 +26,9 @@ type Report struct {
 	Sources []SourceReport `json:"sources"`
 	Dropped []*Dropped     `json:"dropped"`
 	Errors  int            `json:"errors"`
+	// Messages are the map's errors and warnings, at source cells (set by
+	// Write, which adds the target validation's).
+	Messages diag.List `json:"messages,omitempty"`
 }
 
 // TargetReport is one target kind.

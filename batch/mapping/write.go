@@ -62,6 +62,7 @@ func Write(ctx context.Context, res *Result, paths Paths) error {
 		}
 	}
 	res.Report.Errors, _ = res.Diags.Count()
+	res.Report.Messages = res.Diags
 	if !res.Diags.HasErrors() {
 		if err := res.writeSecrets(paths.Secrets); err != nil {
 			return err
