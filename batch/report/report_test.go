@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/batch/validate"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/pbxbatch/pbxbatch/schemas"
 	"github.com/xuri/excelize/v2"
@@ -319,11 +321,29 @@ func TestFailedWorkbookIsReadyToReapply(t *testing.T) {
 	assertPrintable(t, path, f)
 }
 
-// The reason column of failed.xlsx does not stop it from being applied:
-// import takes a column whose header starts with # as the user's notes.
-func TestReasonColumnIsANote(t *testing.T) {
-	if !strings.HasPrefix(ReasonColumn, "#") {
-		t.Fatalf("%q would be read as a field", ReasonColumn)
+// failed.xlsx applies as it is: import reads it without a finding about
+// its summary sheet, its headers or its reason column; what is left is what
+// failed (the bad e-mail) and the masked PIN to type again.
+func TestFailedWorkbookValidates(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, scenario(inputBook(t))); err != nil {
+		t.Fatal(err)
+	}
+	v, err := validate.New(schemas.MustLoad("stub"), validate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := v.File(context.Background(), filepath.Join(dir, FailedFile), func(batch.Row) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range res.Diags {
+		if d.Severity == diag.Error && (strings.HasPrefix(d.Code, "header.") || strings.HasPrefix(d.Code, "read.") || d.Origin.Sheet == SummarySheet || d.Field == "") {
+			t.Errorf("failed.xlsx does not import as it is: %s", d.Error())
+		}
+	}
+	if res.Rows != 3 {
+		t.Errorf("%d rows read, want the 3 failed and blocked ones", res.Rows)
 	}
 }
 

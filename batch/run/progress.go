@@ -257,7 +257,7 @@ func logLine(e Event, opsPerSecond float64) string {
 	}
 	switch e.Type {
 	case EventStart:
-		return fmt.Sprintf("apply: %d operations, %d already settled", e.Total, e.Done)
+		return fmt.Sprintf("apply: %d operations, %d settled before the first call (done earlier, no-ops, blocked by the plan)", e.Total, e.Done)
 	case EventEnd:
 		return fmt.Sprintf("apply: %d/%d done in %s, %d failed, %d blocked, %d skipped", e.Done-e.Skipped, e.Total, e.Elapsed.Round(time.Millisecond), e.Failed, e.Blocked, e.Skipped)
 	}

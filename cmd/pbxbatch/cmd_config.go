@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-
 // configExample is a pbxbatch.yaml with every key, commented. A test
 // parses it, so it stays valid as the format changes.
 const configExample = `# pbxbatch.yaml: the targets pbxbatch can reach (--config, default ./pbxbatch.yaml)

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-
 // buildVersion is what this binary is: the release version (set by the
 // linker) or the module version, with the commit it was built from when the
 // build recorded one (go build records it; -buildvcs=false, as CI builds,

@@ -22,6 +22,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	mxonesim "github.com/pbxbatch/pbxbatch/adapters/mxone/sim"
+	"github.com/pbxbatch/pbxbatch/batch/export"
 	"github.com/pbxbatch/pbxbatch/batch/report"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/internal/sampledata"
@@ -561,6 +562,11 @@ func TestMXONEExportImportRoundTrip(t *testing.T) {
 	a.mustCLI(exitOK, "export", "--target", "b", "--format", "csv", "-o", exportB)
 
 	a.mustCLI(exitOK, "diff", exportA, exportB) // exit 0: identical
+	if m, err := export.ReadManifest(exportA); err != nil {
+		t.Error(err)
+	} else if m.ToolVersion != readBuildVersion().String() {
+		t.Errorf("the export is stamped %q, want this build's version %q", m.ToolVersion, readBuildVersion())
+	}
 	for _, name := range []string{"locations.csv", "departments.csv", "users.csv", "extensions.csv", "subsystems.csv", "security_profiles.csv"} {
 		x, errA := os.ReadFile(filepath.Join(exportA, name))
 		y, errB := os.ReadFile(filepath.Join(exportB, name))

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pbxbatch/pbxbatch/batch/report"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/internal/config"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
@@ -197,5 +199,77 @@ func TestInterruptWhilePlanning(t *testing.T) {
 	}
 	if runs, _ := rundir.List(e.global[3]); len(runs) != 0 {
 		t.Errorf("a run was made: %v", runs)
+	}
+}
+
+// A report that cannot be written leaves no half file, fails the run with
+// the way out, and "report" writes it once the cause is gone.
+func TestReportWriteFailureFailsTheRun(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	in := filepath.Join(e.dir, "in.xlsx")
+	writeRollout(t, in, smallRollout)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", in)
+	runs, _ := rundir.List(e.global[3])
+	dir := runs[0].Dir
+	results := filepath.Join(dir, report.ResultsFile)
+	if err := os.Remove(results); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(results, 0o700); err != nil { // in the way, like a full disk
+		t.Fatal(err)
+	}
+	code, _, stderr := e.cli("resume", runs[0].ID)
+	if code != exitError || !strings.Contains(stderr, "reports not written") || !strings.Contains(stderr, "pbxbatch report "+runs[0].ID) {
+		t.Fatalf("resume with an unwritable report: exit %d\n%s", code, stderr)
+	}
+	info, err := rundir.Stat(e.global[3], runs[0].ID)
+	if err != nil || info.State != rundir.Failed || !strings.Contains(info.Error, "reports not written") {
+		t.Errorf("the run's state %s (%q), want failed saying the reports were not written", info.State, info.Error)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, en := range entries {
+		if strings.HasSuffix(en.Name(), ".tmp") {
+			t.Errorf("left behind: %s", en.Name())
+		}
+		if fi, err := en.Info(); err == nil && !en.IsDir() && strings.HasSuffix(en.Name(), ".xlsx") && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", en.Name(), fi.Mode().Perm())
+		}
+	}
+	os.Remove(results)
+	e.mustCLI(exitOK, "report", runs[0].ID)
+	if fi, err := os.Stat(results); err != nil || fi.IsDir() {
+		t.Errorf("report did not write results.xlsx: %v", err)
+	}
+}
+
+// Help lists a global flag only under the commands it means something to.
+func TestHelpShowsOnlyMeaningfulGlobalFlags(t *testing.T) {
+	help := func(cmd string) string {
+		var out bytes.Buffer
+		root := newRootCmd()
+		root.SetArgs([]string{cmd, "--help"})
+		root.SetOut(&out)
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	for cmd, want := range map[string][]string{
+		"apply": {"--config", "--state-dir", "--verbose"}, "plan": {"--config"}, "runs": {"--state-dir"},
+	} {
+		for _, f := range want {
+			if !strings.Contains(help(cmd), f) {
+				t.Errorf("%s --help lacks %s", cmd, f)
+			}
+		}
+	}
+	for cmd, not := range map[string][]string{
+		"diff": {"--config", "--state-dir", "--verbose"}, "template": {"--config", "--state-dir"}, "runs": {"--config"}, "plan": {"--state-dir"},
+	} {
+		for _, f := range not {
+			if strings.Contains(help(cmd), f+" ") {
+				t.Errorf("%s --help shows %s, which means nothing to it", cmd, f)
+			}
+		}
 	}
 }

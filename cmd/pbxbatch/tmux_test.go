@@ -49,8 +49,8 @@ func (p *tmuxPane) tmux(args ...string) string {
 	return string(out)
 }
 
-// capture returns what the pane shows now.
-func (p *tmuxPane) capture() string { return p.tmux("capture-pane", "-p", "-t", "t") }
+// capture returns what the pane shows now, with what scrolled off.
+func (p *tmuxPane) capture() string { return p.tmux("capture-pane", "-p", "-S", "-", "-t", "t") }
 
 // waitFor polls the pane until it matches re, and returns it.
 func (p *tmuxPane) waitFor(re *regexp.Regexp, within time.Duration) string {
@@ -144,4 +144,23 @@ func assertNoBarAfterTheEnd(t *testing.T, screen string) {
 	if regexp.MustCompile(`(?s)apply: \d+/\d+ done in .*% \|`).MatchString(screen) {
 		t.Errorf("the bar is drawn again after the run ended:\n%s", screen)
 	}
+}
+
+// Planning shows how far it has read the target, then clears the bar for
+// the plan.
+func TestTerminalPlanningProgressInTmux(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{Latency: 30 * time.Millisecond})
+	in := filepath.Join(e.dir, "in.xlsx")
+	writeRollout(t, in, smallRollout)
+	env := []string{e2ePasswordEnv + "=e2e-secret-pw", "TERM=xterm-256color"}
+	p := newTmuxPane(t, shellCommand(env, append(slices.Clone(e.global), "plan", "--target", "lab", in)...))
+	reading := p.waitFor(regexp.MustCompile(`reading live state.*\(\d+/179`), 60*time.Second)
+	screen := p.waitFor(regexp.MustCompile(`EXIT=\d+`), 60*time.Second)
+	if !strings.Contains(screen, "EXIT=2") || !strings.Contains(screen, "Plan for target lab") {
+		t.Fatalf("plan in a terminal:\n%s", screen)
+	}
+	if strings.Contains(screen, "reading live state") {
+		t.Errorf("the reading bar is left on screen:\n%s", screen)
+	}
+	t.Logf("while reading:\n%s", strings.TrimSpace(reading))
 }
