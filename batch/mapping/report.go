@@ -53,6 +53,8 @@ type SourceReport struct {
 	Rows     int    `json:"rows"`
 	Used     int    `json:"used"`
 	Filtered int    `json:"filtered,omitempty"` // left out by a where: on purpose
+	// FilteredBy are the profile lines of the rules whose where: left rows out.
+	FilteredBy []int `json:"filtered_by,omitempty"`
 	// Dropped is the profile's reason for a kind that is not migrated.
 	Dropped  string `json:"dropped,omitempty"`
 	Catalog  bool   `json:"catalogue,omitempty"` // a read-only catalogue: never migrated
@@ -137,6 +139,9 @@ func (m *mapper) report(res *Result) *Report {
 			case k.ReadOnly:
 			case row.filtered > 0:
 				sr.Filtered++
+				if !slices.Contains(sr.FilteredBy, row.filtered) {
+					sr.FilteredBy = append(sr.FilteredBy, row.filtered)
+				}
 				continue // filtered on purpose: its fields are not "dropped"
 			case sr.Dropped == "":
 				sr.Unmapped++
@@ -200,7 +205,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, s := range r.Sources {
 		fmt.Fprintf(&b, "  %s: %d read, %d used", s.Kind, s.Rows, s.Used)
 		if s.Filtered > 0 {
-			fmt.Fprintf(&b, ", %d filtered out on purpose", s.Filtered)
+			lines := make([]string, len(s.FilteredBy))
+			for i, l := range s.FilteredBy {
+				lines[i] = fmt.Sprint(l)
+			}
+			fmt.Fprintf(&b, ", %d filtered out on purpose (where: at profile line %s)", s.Filtered, strings.Join(lines, ", "))
 		}
 		if s.Unmapped > 0 {
 			fmt.Fprintf(&b, ", %d MAP TO NOTHING (errors)", s.Unmapped)
