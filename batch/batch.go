@@ -111,7 +111,11 @@ type Plan struct {
 	TargetURL   string    `json:"target_url"`
 	Input       string    `json:"input"`
 	InputSHA256 string    `json:"input_sha256"`
-	CreatedAt   time.Time `json:"created_at"`
+	// Accept lists the validation codes the operator accepted when the
+	// plan was made (plan --accept): apply and resume read the input again
+	// with the same judgement.
+	Accept    []string  `json:"accept,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 	Ops         []*Op     `json:"ops"`
 }
 

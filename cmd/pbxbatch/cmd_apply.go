@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -102,6 +103,7 @@ type applyFlags struct {
 	yes          bool
 	allowBlocked bool
 	planSHA256   string // the saved plan must hash to this (what plan --out printed)
+	accept       []string
 }
 
 func newApplyCmd(g *globalOptions) *cobra.Command {
@@ -163,6 +165,7 @@ EXIT STATUS
 	cmd.Flags().StringVar(&f.target, "target", "", "target name in the config file")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&f.allowBlocked, "allow-blocked", false, "apply even when rows are blocked at plan time (they are reported as blocked)")
+	acceptFlag(cmd, &f.accept)
 	cmd.Flags().StringVar(&f.planSHA256, "plan-sha256", "", "refuse a saved plan whose SHA-256 is not this one (plan --out prints it): apply only the plan that was reviewed")
 	return cmd
 }
@@ -190,6 +193,13 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	f.override(t)
+	t.accept = f.accept
+	if saved != nil {
+		if len(f.accept) > 0 {
+			return fmt.Errorf("--accept goes with plan when a saved plan is applied: the plan records what was accepted (%s)", cmp.Or(strings.Join(saved.Accept, ", "), "nothing"))
+		}
+		t.accept = saved.Accept
+	}
 	// Locked before planning: the plan is made against a target no other
 	// run is changing.
 	lock, err := lockTarget(g, t, f.force, stderr)
