@@ -355,3 +355,43 @@ func TestMigrateMXONEToSipx(t *testing.T) {
 		t.Errorf("re-running migrate should be all no-ops:\n%s", tail(log))
 	}
 }
+
+// TestMigrateFailuresNameTheirSourceRow makes MX-ONE refuse most
+// extensions (a number series too small for the site) and checks that the
+// failures point back at the sipXcom rows they came from.
+func TestMigrateFailuresNameTheirSourceRow(t *testing.T) {
+	e := newMigrateEnv(t)
+	e.mustCLI(exitOK, "apply", "--yes", "--target", "sipx", "--progress", "none", sipxRollout)
+	out := filepath.Join(e.dir, "site")
+	log := e.mustCLI(exitPartial, "migrate", "--from", "sipx", "--to", "mxone", "--profile", "sipx-to-mxone",
+		"--set", "numberSeries=EX:2000-2009", "--out", out, "--yes", "--progress", "none")
+	if !regexp.MustCompile(`first at extensions!\d+ from source\.xlsx users!\d+`).MatchString(log) {
+		t.Errorf("the failure reasons do not name the source row:\n%s", tail(log))
+	}
+	failed, _ := filepath.Glob(filepath.Join(e.dir, "state", "runs", "*", "failed.xlsx"))
+	slices.Sort(failed)
+	book, err := workbook.Open(failed[len(failed)-1], workbook.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer book.Close()
+	exts := book.Table("extensions")
+	if exts == nil || exts.Column(mapping.OriginColumn) < 0 {
+		t.Fatal("failed.xlsx has no extensions sheet with the #origin column")
+	}
+	it, err := exts.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	rows := 0
+	for it.Next() {
+		rows++
+		if o := it.Row().Cells[exts.Column(mapping.OriginColumn)]; !strings.HasPrefix(o, "source.xlsx users!") {
+			t.Errorf("failed row %d: #origin %q, want its source row", it.Row().Num, o)
+		}
+	}
+	if rows != 310 {
+		t.Errorf("%d failed extension rows, want the 310 outside EX:2000-2009", rows)
+	}
+}
