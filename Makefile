@@ -52,7 +52,7 @@ templates:
 
 ## testdata: regenerate the sample workbooks from their generators.
 testdata:
-	$(GO) generate ./internal/sampledata
+	$(GO) generate ./internal/sampledata ./adapters/...
 
 clean:
 	rm -rf bin $(DEMODIR) .pbxbatch

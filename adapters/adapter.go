@@ -1,17 +1,25 @@
-// Package adapters is the contract between the engine and a platform, and the
-// registry of platforms. The engine (package batch and below) imports only
+// Package adapters is the contract between the engine and a platform, and
+// the registry of platforms. The engine (package batch and below) imports only
 // this package; platform packages (adapters/mxone, adapters/sipx, …) import
-// it and are wired in by cmd/pbxbatch.
+// it, and adapters/platforms lists them for the commands.
 //
-// To add an adapter for a platform:
+// To add a platform (here Verba, registered as "verba"), touch only its
+// folders (adapters/verba/, schemas/verba/, testdata/verba/), one line in
+// adapters/platforms/platforms.go and one row in README.md:
 //
-//  1. Write the kinds' JSON Schemas in schemas/<name>/ (see package schemas:
+//  1. Write the kinds' JSON Schemas in schemas/verba/ (see package schemas:
 //     x-key, x-refs, x-secret). References are by natural key, never by id.
-//  2. Write a simulator in adapters/<name>/sim that a client written from the
+//     Domain rules (x-rule) and example values (examples) are annotations
+//     there too: nothing under batch/ or templates/ names a platform.
+//  2. Write a simulator in adapters/verba/sim that a client written from the
 //     vendor's document alone would accept: same paths, envelopes, status
 //     codes, pagination, auth flow and documented quirks, on internal/simkit
-//     for latency, faults, rate limit, TLS and /_sim/stats.
-//  3. Implement Adapter and Conn in adapters/<name>. Keep every quirk inside:
+//     for latency, faults, rate limit, TLS and /_sim/stats. It must not
+//     import the engine: a seed arrives as records (simkit.Seed, read from a
+//     workbook by batch/seed for every platform alike); load them into the
+//     state directly (adapters/mxone/sim) or send them through the adapter
+//     with SeedThrough (adapters/sipx), so that /_sim/reset restores them.
+//  3. Implement Adapter and Conn in adapters/verba. Keep every quirk inside:
 //     ids ↔ names, creates that return no id, links made from the other side.
 //     Classify every failure with an *Error (Retryable, Throttled, NotFound,
 //     Conflict, Auth, Unknown, Permanent); never retry a write inside Apply:
@@ -20,12 +28,34 @@
 //     Send HTTP through internal/httpclient (it applies Target.Pacer,
 //     Target.WrapTransport, deadlines and refuses redirects) and start from
 //     its classification; a target that is not HTTP wraps its Conn in
-//     pace.Operations instead.
-//  4. Pass adaptertest.Run against the simulator, with and without faults.
-//  5. Register it in cmd/pbxbatch/adapters.go (registry panics on duplicates).
+//     paced.Operations instead. A platform that
+//     writes several records in one request, needs a step at the end of a
+//     run, or is not an HTTP API implements Batcher, Finisher or Transport
+//     (features.go); range rows (x-expand) and references to compound keys
+//     (x-refs "with") are declared in the schemas. The engine needs nothing
+//     else.
+//  4. Pass adaptertest.Run against the simulator, with and without faults,
+//     in adapters/verba's tests.
+//  5. Export func Platform() Platform from adapters/verba/platform.go: the
+//     adapter, its target options (declared with their types and docs;
+//     pbxbatch.yaml refuses any other key, suggesting the one meant), its
+//     simulator constructor and its sample generator (sheets built on
+//     internal/sampledata.Sheet, in adapters/verba; a go:generate line
+//     there writes testdata/verba, which make testdata runs). The template
+//     needs nothing: it is generated from the schemas.
+//  6. Add verba.Platform() to adapters/platforms/platforms.go (the registry
+//     panics on a duplicate or an incomplete platform). From then on sim,
+//     validate, kinds, template, plan, apply, export, diff and the sample
+//     generator (go run ./internal/sampledata/gen -adapter verba) offer it,
+//     and adapters/platforms' tests check that its sample validates, seeds
+//     its simulator and lists back through its adapter.
+//  7. Run make templates: it writes templates/verba-rollout-template.xlsx
+//     (generated from the schemas; commit it), which the tests keep current.
+//  8. Add its row to the platform table in README.md.
 //
-// Optional capabilities are small interfaces (Locker, Capabilities) checked
-// with type assertions; assert them at compile time in the adapter package.
+// Optional capabilities are small interfaces (features.go: Locker,
+// Capabilities, Batcher, Finisher, Transport) that the engine finds once
+// with FeaturesOf; assert them at compile time in the adapter package.
 package adapters
 
 import (
@@ -89,22 +119,6 @@ type Result struct {
 	ID string
 }
 
-// Locker is implemented by adapters whose writes touch records other than
-// their own: MX-ONE links an extension to its owner by updating the user, so
-// two extensions of one user must not be written at the same time. Locks
-// returns names of remote records ("user/jdoe") that the runner serialises on.
-type Locker interface {
-	Locks(c Change) []string
-}
-
-// Capabilities is implemented by adapters that cannot do every action on
-// every kind, so that the planner can say so for the row instead of failing at
-// apply time.
-type Capabilities interface {
-	// Supports returns "" when the action is possible, else the reason.
-	Supports(kind string, a Action) string
-}
-
 // Target is a configured endpoint, as read from pbxbatch.yaml.
 type Target struct {
 	Name        string
@@ -130,7 +144,7 @@ type Target struct {
 	// included, so that the configured rate bounds requests, not
 	// operations (one MX-ONE extension create is four requests).
 	// internal/httpclient does it for HTTP adapters; an adapter that is
-	// not HTTP wraps its connection in pace.Operations.
+	// not HTTP wraps its connection in paced.Operations.
 	Pacer Pacer
 }
 

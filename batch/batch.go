@@ -35,6 +35,10 @@ type Row struct {
 	Set    schemas.Record         // the values the row sets (nested by dotted path)
 	Clear  []string               // dotted paths the row clears
 	Cells  map[string]diag.Origin // dotted path -> the cell it came from
+	// ReadOnly holds the values of read-only columns (x-readonly: exported
+	// for audits, never settable). They are never applied; the planner
+	// compares them to say what it cannot change.
+	ReadOnly schemas.Record
 }
 
 // OpAction is what the plan will do with one row.

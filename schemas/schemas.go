@@ -10,7 +10,15 @@
 //	"x-key":      ["departmentName"]         natural key fields, in order
 //	"x-refs":     {"location": "location",   field path -> referenced kind; the
 //	               "departments": "department"}  referenced kind's key must be one field;
-//	                                         an array field holds several references
+//	                                         an array field holds several references.
+//	                                         A compound key (Verba: loginName per
+//	                                         environment) takes its other fields from
+//	                                         the referring record:
+//	               {"owner": {"kind": "user", "with": {"environment": "environment"}}}
+//	                                         (key field of user <- field of this record)
+//	"x-expand":   ["phoneNumber", "extension"] fields whose cells may hold a range
+//	                                         "min..max": the row expands into one record
+//	                                         per value, ranges paired by position
 //	"x-secret":   true                       (on a property) never printed, logged,
 //	                                         journaled or reported in clear
 //	"x-writeonly": true                      (on a property) accepted, never returned by
@@ -18,8 +26,15 @@
 //	"x-ordered":  true                       (on a list property) its order means something
 //	                                         (MX-ONE: the first department is the primary);
 //	                                         other lists of references compare as sets
-//	"x-text":     "digits" | "phone"         (on a property) a number-like string that
-//	                                         spreadsheets damage (leading 0, lost +)
+//	"x-text":     "digits" | "phone"         (on a property) digits kept as text, which
+//	                                         spreadsheets damage: "digits" loses leading
+//	                                         zeros (extension numbers, PINs, keys, IPEIs,
+//	                                         MACs), "phone" its + (E.164 numbers); a
+//	                                         cell stored as a number there is reported
+//	"x-rule":     "mac" | "mac-lower" |      (on a property) a domain rule the validator
+//	              "email" | "digits"         applies and words for people (see
+//	                                         batch/validate); "digits" takes its lengths
+//	                                         from minLength/maxLength
 //	"x-readonly": true                       (on the schema) a catalogue exported for
 //	                                         audits and ignored by import; (on a property)
 //	                                         exported, never written to the target
@@ -58,6 +73,7 @@ type Kind struct {
 	Refs        []Ref    // references to other kinds, in column order
 	Fields      []*Field // leaf columns in schema order
 	ReadOnly    bool     // a catalogue: exported, never imported
+	Expand      []string // fields whose cells may hold a range (x-expand)
 
 	Schema *jsonschema.Schema // compiled once; safe for concurrent Validate
 	Raw    []byte             // the schema file as embedded
@@ -76,6 +92,9 @@ type Field struct {
 	WriteOnly   bool // accepted by the platform, never returned (x-writeonly): like a secret, not comparable with the target, but printable
 	ReadOnly    bool
 	Text        string // "digits", "phone" or ""
+	Rule        string // x-rule: a named domain rule, or ""
+	MinLength   int    // minLength, 0 when absent
+	MaxLength   int    // maxLength, 0 when absent
 	Format      string
 	Pattern     string
 	Ref         *Ref     // set when the field references another kind
@@ -88,6 +107,46 @@ type Ref struct {
 	Field string
 	Kind  string
 	Many  bool // the field is a list of keys
+	// KeyField is the referenced kind's key field that Field holds; With
+	// maps its other key fields (a compound key) to fields of the
+	// referring record.
+	KeyField string
+	With     []RefWith
+}
+
+// RefWith is one key field of a compound reference taken from the
+// referring record: the referenced kind's Key field equals its From field.
+type RefWith struct {
+	Key  string
+	From string
+}
+
+// Keys returns the key records of the records r references through ref:
+// one per value of the field (several for a list; blanks skipped), each
+// with the fields ref.With takes from r. Kind.KeyOf of the referenced kind
+// renders them the way its records' keys render.
+func (ref Ref) Keys(r Record) []Record {
+	v, ok := r.Get(ref.Field)
+	if !ok || v == nil {
+		return nil
+	}
+	vals, isList := v.([]any)
+	if !isList {
+		vals = []any{v}
+	}
+	var out []Record
+	for _, x := range vals {
+		s := Text(x)
+		if s == "" {
+			continue
+		}
+		key := Record{ref.KeyField: s}
+		for _, w := range ref.With {
+			key[w.Key] = r.String(w.From)
+		}
+		out = append(out, key)
+	}
+	return out
 }
 
 // Set is the kinds of one adapter.
@@ -179,16 +238,8 @@ func LoadFS(fsys fs.FS, dir, adapter string) (*Set, error) {
 			s.byName[strings.ToLower(alias)] = k
 		}
 	}
-	for _, k := range s.Kinds {
-		for _, r := range k.Refs {
-			t := s.byName[r.Kind]
-			if t == nil {
-				return nil, fmt.Errorf("kind %s: field %s references unknown kind %q", k.Name, r.Field, r.Kind)
-			}
-			if len(t.Key) != 1 {
-				return nil, fmt.Errorf("kind %s: field %s references %s, whose key has %d fields (references need a one-field key)", k.Name, r.Field, t.Name, len(t.Key))
-			}
-		}
+	if err := s.resolveRefs(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -314,11 +365,15 @@ type schemaNode struct {
 	Kind        string                     `json:"x-kind"`
 	Plural      string                     `json:"x-plural"`
 	Key         []string                   `json:"x-key"`
-	Refs        map[string]string          `json:"x-refs"`
+	Refs        map[string]json.RawMessage `json:"x-refs"`
+	Expand      []string                   `json:"x-expand"`
 	Secret      bool                       `json:"x-secret"`
 	WriteOnly   bool                       `json:"x-writeonly"`
 	Ordered     bool                       `json:"x-ordered"`
 	Text        string                     `json:"x-text"`
+	Rule        string                     `json:"x-rule"`
+	MinLength   int                        `json:"minLength"`
+	MaxLength   int                        `json:"maxLength"`
 	ReadOnly    bool                       `json:"x-readonly"`
 	Title       string                     `json:"title"`
 	Description string                     `json:"description"`
@@ -425,18 +480,17 @@ func parseKind(adapter, fileName string, raw []byte) (*Kind, error) {
 			f := &Field{
 				Path: p, Title: child.Title, Description: child.Description,
 				Type: typeName(child.Type), Required: req, Secret: child.Secret, WriteOnly: child.WriteOnly,
-				ReadOnly: child.ReadOnly, Text: child.Text, Format: child.Format,
+				ReadOnly: child.ReadOnly, Format: child.Format,
 				Pattern: child.Pattern, Enum: enumStrings(child.Enum), Examples: enumStrings(child.Examples),
 				Ordered: child.Ordered,
 			}
+			annotateText(f, child)
 			if child.Items != nil {
 				f.Items = typeName(child.Items.Type)
 				if len(f.Enum) == 0 {
 					f.Enum = enumStrings(child.Items.Enum)
 				}
-				if f.Text == "" {
-					f.Text = child.Items.Text
-				}
+				annotateText(f, child.Items)
 			}
 			if f.Title == "" || f.Description == "" {
 				return fmt.Errorf("property %s needs a title and a description", p)
@@ -453,24 +507,119 @@ func parseKind(adapter, fileName string, raw []byte) (*Kind, error) {
 			return nil, fmt.Errorf("x-key field %q is not a property", key)
 		}
 	}
-	refFields := make([]string, 0, len(root.Refs))
-	for f := range root.Refs {
-		refFields = append(refFields, f)
+	if err := parseRefs(k, root.Refs); err != nil {
+		return nil, err
 	}
-	sort.Strings(refFields)
-	for _, path := range refFields {
+	if err := parseExpand(k, root.Expand); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// parseRefs reads x-refs: field path -> kind name, or -> {"kind": name,
+// "with": {key field of that kind: field of this one}} for a compound key.
+// Which key field the reference field itself holds is settled by
+// resolveRefs, once every kind is known.
+func parseRefs(k *Kind, refs map[string]json.RawMessage) error {
+	paths := make([]string, 0, len(refs))
+	for f := range refs {
+		paths = append(paths, f)
+	}
+	sort.Strings(paths)
+	for _, path := range paths {
 		f := k.Field(path)
 		if f == nil {
-			return nil, fmt.Errorf("x-refs field %q is not a property", path)
+			return fmt.Errorf("x-refs field %q is not a property", path)
 		}
-		f.Ref = &Ref{Field: path, Kind: root.Refs[path], Many: f.Type == "array"}
+		ref := &Ref{Field: path, Many: f.Type == "array"}
+		if err := json.Unmarshal(refs[path], &ref.Kind); err != nil {
+			var spec struct {
+				Kind string            `json:"kind"`
+				With map[string]string `json:"with"`
+			}
+			if err := json.Unmarshal(refs[path], &spec); err != nil || spec.Kind == "" {
+				return fmt.Errorf(`x-refs field %q: want a kind name or {"kind": name, "with": {key field: field}}`, path)
+			}
+			ref.Kind = spec.Kind
+			for key, from := range spec.With {
+				if k.Field(from) == nil {
+					return fmt.Errorf("x-refs field %q: with %s takes field %q, which is not a property", path, key, from)
+				}
+				ref.With = append(ref.With, RefWith{Key: key, From: from})
+			}
+			slices.SortFunc(ref.With, func(a, b RefWith) int { return cmp.Compare(a.Key, b.Key) })
+		}
+		f.Ref = ref
 	}
 	for _, f := range k.Fields { // column order, not map order
 		if f.Ref != nil {
 			k.Refs = append(k.Refs, *f.Ref)
 		}
 	}
-	return k, nil
+	return nil
+}
+
+// resolveRefs checks every reference against the kind it names: the
+// referenced key must be one field, or several of which "with" supplies
+// all but the one the reference field holds.
+func (s *Set) resolveRefs() error {
+	for _, k := range s.Kinds {
+		for _, f := range k.Fields {
+			r := f.Ref
+			if r == nil {
+				continue
+			}
+			t := s.byName[r.Kind]
+			if t == nil {
+				return fmt.Errorf("kind %s: field %s references unknown kind %q", k.Name, r.Field, r.Kind)
+			}
+			var rest []string
+			for _, key := range t.Key {
+				if !slices.ContainsFunc(r.With, func(w RefWith) bool { return w.Key == key }) {
+					rest = append(rest, key)
+				}
+			}
+			for _, w := range r.With {
+				if !slices.Contains(t.Key, w.Key) {
+					return fmt.Errorf("kind %s: field %s: %q (in with) is not a key field of %s (its key: %s)", k.Name, r.Field, w.Key, t.Name, strings.Join(t.Key, ", "))
+				}
+			}
+			if len(rest) != 1 {
+				return fmt.Errorf("kind %s: field %s references %s, whose key is %s: name in \"with\" where every key field but one comes from", k.Name, r.Field, t.Name, strings.Join(t.Key, " + "))
+			}
+			r.KeyField = rest[0]
+		}
+		k.Refs = k.Refs[:0]
+		for _, f := range k.Fields {
+			if f.Ref != nil {
+				k.Refs = append(k.Refs, *f.Ref)
+			}
+		}
+	}
+	return nil
+}
+
+// parseExpand reads x-expand: the string fields whose cells may hold a
+// range.
+func parseExpand(k *Kind, fields []string) error {
+	for _, p := range fields {
+		f := k.Field(p)
+		if f == nil || f.Type != "string" {
+			return fmt.Errorf("x-expand field %q is not a string property", p)
+		}
+	}
+	k.Expand = fields
+	return nil
+}
+
+// annotateText takes the text annotations of a property, or of a list's
+// items (the first that sets one wins): how spreadsheets damage it and the
+// rule that checks it.
+func annotateText(f *Field, n *schemaNode) {
+	f.Text = cmp.Or(f.Text, n.Text)
+	if f.Rule == "" {
+		f.Rule, f.MinLength, f.MaxLength = n.Rule, n.MinLength, n.MaxLength
+	}
 }
 
 func enumStrings(vals []any) []string {

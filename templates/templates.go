@@ -8,12 +8,14 @@
 // finding: no formulas, merged cells, hidden sheets or blank rows.
 package templates
 
-//go:generate go run ../cmd/pbxbatch template mxone -o mxone-rollout-template.xlsx --force
-//go:generate go run ../cmd/pbxbatch template sipx -o sipx-rollout-template.xlsx --force
+// The committed <platform>-rollout-template.xlsx files, one per shipped
+// platform (adapters/platforms), are rewritten by their check:
+//go:generate go test ../adapters/platforms -run TestCommittedTemplatesAreCurrent -update
 
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -21,13 +23,15 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-// Sheets of a template that hold no records; a validator skips them.
+// Sheets of a template that hold no records; a validator skips them
+// (internal/sheet.IsNotData).
 const (
-	ReadmeSheet = "README"
-	ListsSheet  = "Lists" // allowed values of drop-downs too long to inline
+	ReadmeSheet = sheet.ReadmeSheet
+	ListsSheet  = sheet.ListsSheet // allowed values of drop-downs too long to inline
 	// ActionColumn is the first column of every kind sheet.
 	ActionColumn = "action"
 )
@@ -37,12 +41,6 @@ var Actions = []string{string(batch.Upsert), string(batch.CreateRow), string(bat
 
 // Clear is the cell text that clears a field on the target.
 const Clear = batch.ClearToken
-
-// IsTemplateSheet reports whether a sheet name is one of a template's
-// sheets without records (README, Lists).
-func IsTemplateSheet(name string) bool {
-	return strings.EqualFold(name, ReadmeSheet) || strings.EqualFold(name, ListsSheet)
-}
 
 // SheetName is the sheet a kind gets in a template: its plural in title
 // case ("security_profiles" → "Security Profiles"), which schemas.Set.Kind
@@ -241,25 +239,33 @@ func (b *builder) readme(kinds []*schemas.Kind) error {
 		}
 		lines = append(lines, line{s, b.wrap})
 	}
-	sheet := ReadmeSheet
-	if err := b.f.SetColWidth(sheet, "A", "A", 120); err != nil {
+	const width = 100 // characters: fits a landscape page unscaled
+	name := ReadmeSheet
+	if err := b.f.SetColWidth(name, "A", "A", width); err != nil {
 		return err
 	}
 	for i, l := range lines {
 		cell := fmt.Sprintf("A%d", i+1)
-		if err := b.f.SetCellStr(sheet, cell, l.text); err != nil {
+		if err := b.f.SetCellStr(name, cell, l.text); err != nil {
 			return err
 		}
-		if err := b.f.SetCellStyle(sheet, cell, cell, l.style); err != nil {
+		if err := b.f.SetCellStyle(name, cell, cell, l.style); err != nil {
 			return err
+		}
+		// A wrapped line needs its row as tall as its text, or it runs
+		// into the next one: spreadsheets do not size rows on opening.
+		if l.style == b.wrap {
+			if err := b.f.SetRowHeight(name, i+1, sheet.LineHeight*float64(sheet.Lines(l.text, width))); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	return sheet.PrintSetup(b.f, name, nil)
 }
 
 func (b *builder) kindSheet(k *schemas.Kind, ex schemas.Record) error {
-	sheet := SheetName(k)
-	if _, err := b.f.NewSheet(sheet); err != nil {
+	name := SheetName(k)
+	if _, err := b.f.NewSheet(name); err != nil {
 		return err
 	}
 	cols := Columns(k)
@@ -286,16 +292,19 @@ func (b *builder) kindSheet(k *schemas.Kind, ex schemas.Record) error {
 				value = schemas.Text(v)
 			}
 		}
-		if err := b.column(sheet, col, path, k, f, style); err != nil {
+		if err := b.column(name, col, path, k, f, style); err != nil {
 			return err
 		}
 		if value != "" {
-			if err := b.f.SetCellStr(sheet, col+"2", value); err != nil {
+			if err := b.f.SetCellStr(name, col+"2", value); err != nil {
 				return err
 			}
 		}
 	}
-	return b.f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
+	if err := sheet.PrintSetup(b.f, name, nil); err != nil {
+		return err
+	}
+	return b.f.SetPanes(name, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 }
 
 // column writes one header cell with its comment, the column's format and
@@ -414,6 +423,9 @@ func describe(k *schemas.Kind, f *schemas.Field) string {
 	}
 	if f.Ref != nil {
 		parts = append(parts, fmt.Sprintf("Names a %s by its key.", f.Ref.Kind))
+	}
+	if slices.Contains(k.Expand, f.Path) {
+		parts = append(parts, "May be a range min..max (0000..0002): the row stands for one record per value, paired by position with the row's other ranges.")
 	}
 	if f.Type == "array" {
 		parts = append(parts, "A list: separate the items with ;.")

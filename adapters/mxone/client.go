@@ -18,6 +18,7 @@ import (
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/internal/httpclient"
+	"github.com/pbxbatch/pbxbatch/internal/redact"
 )
 
 // client is an authenticated HTTP client for one PM instance. It is safe for
@@ -322,17 +323,13 @@ func decodeAll(data []byte, out any) error {
 	return nil
 }
 
-// scrub removes the password and tokens from a server's message, in case a
-// server echoes what it was sent.
+// scrub masks the password and tokens, in every encoding, in a server's
+// message, in case a server echoes what it was sent.
 func (c *client) scrub(e *adapters.Error) *adapters.Error {
 	c.mu.Lock()
-	secrets := []string{c.password.Reveal(), c.token, c.refresh}
+	r := redact.New(c.password.Reveal(), c.token, c.refresh)
 	c.mu.Unlock()
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			e.Message = strings.ReplaceAll(e.Message, s, "********")
-		}
-	}
+	e.Message = r.String(e.Message)
 	return e
 }
 

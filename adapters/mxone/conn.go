@@ -17,7 +17,7 @@ const Name = "mxone"
 // Adapter is the MX-ONE Provisioning Manager platform.
 type Adapter struct{}
 
-// New returns the adapter, for adapters.NewRegistry.
+// New returns the adapter; Platform registers it.
 func New() *Adapter { return &Adapter{} }
 
 var (

@@ -117,6 +117,16 @@ func (c *client) pages(ctx context.Context, path string, q url.Values, param str
 	p := base
 	var prevFirst json.RawMessage
 	var seen int64
+	// total is the item count the server announced, once it is known to be
+	// a total: a count larger than its own page can only be one. (A count
+	// equal to its page's length may be the page size, the other reading.)
+	var total int64
+	done := func() error {
+		if total > seen {
+			return adapters.Errorf(adapters.Permanent, "GET %s: the listing ended after %d of the %d records the server announced; refusing a short list", path, seen, total)
+		}
+		return nil
+	}
 	for n := 0; n < maxPages; n++ {
 		qq := url.Values{}
 		for k, v := range q {
@@ -143,13 +153,12 @@ func (c *client) pages(ctx context.Context, path string, q url.Values, param str
 			return each(pg.items, fn)
 		}
 		items := pg.items
-		if !known && p == 0 && pg.echo != nil {
-			if *pg.echo == 1 {
-				learn(1)
-				p = 1 // this was page 1
-			} else if *pg.echo == 0 {
-				learn(0)
-			}
+		// An echo of 1 for page 0 is proof of a 1-based server; an echo of 0
+		// is not (some servers echo what was asked and serve page 1), so the
+		// base is learnt from the second page's content below.
+		if !known && p == 0 && pg.echo != nil && *pg.echo == 1 {
+			learn(1)
+			p = 1 // this was page 1
 		}
 		if len(items) > 0 && prevFirst != nil && bytes.Equal(items[0], prevFirst) {
 			if !known && p == 1 {
@@ -159,7 +168,7 @@ func (c *client) pages(ctx context.Context, path string, q url.Values, param str
 				p = 2
 				continue
 			}
-			return nil // the server ignores the page number; we have it all
+			return done() // the server ignores the page number; we have it all
 		}
 		if !known && p == 1 && n == 1 {
 			learn(0)
@@ -168,18 +177,19 @@ func (c *client) pages(ctx context.Context, path string, q url.Values, param str
 			return err
 		}
 		seen += int64(len(items))
+		if pg.total > int64(len(items)) {
+			total = pg.total // the newest announcement: records may come and go while we page
+		}
 		if len(items) == 0 {
-			return nil
+			return done()
 		}
 		switch {
 		case pg.last != nil:
 			if *pg.last {
-				return nil
+				return done()
 			}
-		case pg.total > 0 && !(n == 0 && pg.total == int64(len(items))):
-			// count may be the total or this page's size; when it equals
-			// this page's size on the first page, we cannot tell, so ask on.
-			if seen >= pg.total {
+		case total > 0:
+			if seen >= total {
 				return nil
 			}
 		case pg.size > 0:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/pbxbatch/pbxbatch/schemas"
@@ -34,6 +35,12 @@ func pagedServer(t *testing.T, n int, style string) (*Conn, *int) {
 		case "one-based-clamp", "one-based-silent":
 			first = 1
 			p = max(p, 1)
+		case "one-based-echo": // 0 and 1 are both the first page; the echo is what was asked
+			first = 1
+		}
+		asked := p
+		if style == "one-based-echo" {
+			p = max(p, 1)
 		}
 		lo := min((p-first)*size, n)
 		hi := min(lo+size, n)
@@ -49,6 +56,15 @@ func pagedServer(t *testing.T, n int, style string) (*Conn, *int) {
 			body = map[string]any{"items": items, "count": n, "pageNo": p}
 		case "one-based-silent": // no echo, no count: only the content tells
 			body = []any{map[string]any{"items": items}}
+		case "one-based-echo":
+			body = []any{map[string]any{"items": items, "count": n, "pageNo": asked, "pageSize": size}}
+		case "page-count": // count read as this page's length, not the total
+			body = []any{map[string]any{"items": items, "count": len(items), "pageNo": p, "pageSize": size}}
+		case "ends-early": // announces n, serves nothing from item 400 on
+			if lo >= 400 {
+				items = items[:0]
+			}
+			body = []any{map[string]any{"items": items, "count": n, "pageNo": p, "pageSize": size}}
 		default:
 			page := map[string]any{"items": items, "count": n, "pageNo": p, "pageSize": size}
 			if style == "capped" {
@@ -67,7 +83,7 @@ func pagedServer(t *testing.T, n int, style string) (*Conn, *int) {
 }
 
 func TestPagingReadings(t *testing.T) {
-	for _, style := range []string{"zero-based", "one-based-400", "one-based-clamp", "one-based-silent", "bare-array", "bare-object", "capped"} {
+	for _, style := range []string{"zero-based", "one-based-400", "one-based-clamp", "one-based-silent", "one-based-echo", "page-count", "bare-array", "bare-object", "capped"} {
 		for _, n := range []int{0, 1, 199, 200, 201, 450} {
 			t.Run(fmt.Sprintf("%s/%d", style, n), func(t *testing.T) {
 				if style == "bare-array" && n > 200 {
@@ -94,6 +110,17 @@ func TestPagingReadings(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A server that stops serving before the count it announced gives an error,
+// never a short list (an audit export would say records were removed).
+func TestPagingShortListingIsAnError(t *testing.T) {
+	c, _ := pagedServer(t, 450, "ends-early")
+	listed := 0
+	err := c.List(context.Background(), "location", func(schemas.Record) error { listed++; return nil })
+	if err == nil || !strings.Contains(err.Error(), "ended after 400 of the 450") {
+		t.Fatalf("List of a listing cut at 400 of 450 returned %v after %d records; want a short-list error", err, listed)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pbxbatch/pbxbatch/internal/wait"
+
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/internal/pace"
 )
@@ -28,7 +30,7 @@ type Options struct {
 	// Pacer supplies the backoff (pass the target's); without one the
 	// default backoff is used.
 	Pacer *pace.Pacer
-	// Sleep waits between attempts (default pace.Sleep); tests replace it.
+	// Sleep waits between attempts (default wait.Sleep); tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -68,7 +70,7 @@ func Do(ctx context.Context, o Options, what string, fn func() error) error {
 		backoff = defaultBackoff
 	}
 	if sleep == nil {
-		sleep = pace.Sleep
+		sleep = wait.Sleep
 	}
 	for attempt, throttled := 1, 0; ; {
 		err := fn()

@@ -30,6 +30,10 @@ func Fixture(kind string, i int) schemas.Record {
 		}
 	case "phone":
 		return schemas.Record{"number": fmt.Sprintf("%d", 1000+i), "site": "site-0", "owner": "user0", "model": "desk", "lines": schemas.Normalize(2)}
+	case "vuser":
+		return schemas.Record{"number": fmt.Sprintf("%d", 100000+i), "ext": fmt.Sprintf("%04d", i), "name": "Virtual " + fmt.Sprint(i)}
+	case "voicemail":
+		return schemas.Record{"box": fmt.Sprintf("vm-%d", i), "site": "site-0", "phone": "1000", "greeting": "box number " + fmt.Sprint(i)}
 	}
 	panic("stub.Fixture: unknown kind " + kind)
 }

@@ -57,6 +57,25 @@ type wireResult struct {
 	ID string `json:"id"`
 }
 
+type wireBatch struct {
+	Changes []wireChange `json:"changes"`
+}
+
+type wireBatchResult struct {
+	IDs []string `json:"ids"`
+}
+
+type wireFinish struct {
+	Changed []string `json:"changed"`
+}
+
+// wireStep is the step's result with, when a server failed, its error: a
+// 200 either way, since the parts are the answer.
+type wireStep struct {
+	Result adapters.StepResult `json:"result"`
+	Error  *wireError          `json:"error,omitempty"`
+}
+
 type wireError struct {
 	Class   string `json:"class"`
 	Message string `json:"message"`
@@ -98,6 +117,34 @@ func (a *Adapter) Handler() http.Handler {
 		}
 		res, err := a.apply(context.WithoutCancel(r.Context()), adapters.Change{Kind: in.Kind, Action: in.Action, Record: in.Record, Before: in.Before})
 		reply(w, wireResult{ID: res.ID}, err)
+	}))
+	mux.HandleFunc("POST /batch", a.authed(func(w http.ResponseWriter, r *http.Request) {
+		var in wireBatch
+		if !decode(w, r, &in) {
+			return
+		}
+		cs := make([]adapters.Change, len(in.Changes))
+		for i, c := range in.Changes {
+			cs[i] = adapters.Change{Kind: c.Kind, Action: c.Action, Record: c.Record, Before: c.Before}
+		}
+		res, err := a.applyBatch(context.WithoutCancel(r.Context()), cs)
+		out := wireBatchResult{}
+		for _, x := range res {
+			out.IDs = append(out.IDs, x.ID)
+		}
+		reply(w, out, err)
+	}))
+	mux.HandleFunc("POST /finish", a.authed(func(w http.ResponseWriter, r *http.Request) {
+		var in wireFinish
+		if !decode(w, r, &in) {
+			return
+		}
+		res, err := a.finish(context.WithoutCancel(r.Context()), in.Changed)
+		out := wireStep{Result: res}
+		if err != nil {
+			out.Error = &wireError{Class: adapters.ClassOf(err).String(), Message: err.Error()}
+		}
+		reply(w, out, nil)
 	}))
 	return mux
 }
@@ -302,6 +349,42 @@ func (c *httpConn) Apply(ctx context.Context, ch adapters.Change) (adapters.Resu
 	err := c.do(ctx, "/apply", wireChange{Kind: ch.Kind, Action: ch.Action, Record: ch.Record, Before: ch.Before}, &res, true)
 	return adapters.Result{ID: res.ID}, err
 }
+
+func (c *httpConn) MaxBatch(kind string, a adapters.Action) int { return batchSize(kind, a) }
+
+func (c *httpConn) ApplyBatch(ctx context.Context, cs []adapters.Change) ([]adapters.Result, []error, error) {
+	in := wireBatch{Changes: make([]wireChange, len(cs))}
+	for i, ch := range cs {
+		in.Changes[i] = wireChange{Kind: ch.Kind, Action: ch.Action, Record: ch.Record, Before: ch.Before}
+	}
+	var out wireBatchResult
+	if err := c.do(ctx, "/batch", in, &out, true); err != nil {
+		return nil, nil, err
+	}
+	if len(out.IDs) != len(cs) {
+		return nil, nil, &adapters.Error{Class: adapters.Unknown, Message: fmt.Sprintf("stub /batch answered %d ids for %d creates", len(out.IDs), len(cs))}
+	}
+	res := make([]adapters.Result, len(cs))
+	for i, id := range out.IDs {
+		res[i] = adapters.Result{ID: id}
+	}
+	return res, make([]error, len(cs)), nil
+}
+
+func (c *httpConn) FinishKinds() []string { return finishKinds }
+
+func (c *httpConn) Finish(ctx context.Context, changed []string) (adapters.StepResult, error) {
+	var out wireStep
+	if err := c.do(ctx, "/finish", wireFinish{Changed: changed}, &out, true); err != nil {
+		return adapters.StepResult{}, err
+	}
+	if out.Error != nil {
+		return out.Result, &adapters.Error{Class: classNamed(out.Error.Class, 0), Message: out.Error.Message}
+	}
+	return out.Result, nil
+}
+
+func (c *httpConn) HTTP() bool { return true }
 
 func (c *httpConn) Close() error {
 	c.client.CloseIdleConnections()

@@ -213,6 +213,10 @@ func readSide(ctx context.Context, k *schemas.Kind, tables []*workbook.Table, co
 		rows:    rowsort.New(export.CompareKeys(keyCols), rowsort.Options{MaxBytes: o.SortMemBytes, TmpDir: o.TmpDir}),
 		present: make([]bool, len(cols)),
 	}
+	secret := make([]bool, len(cols))
+	for i, c := range cols {
+		secret[i] = k.Field(c) != nil && k.Field(c).Secret
+	}
 	for _, t := range tables {
 		idx := make([]int, len(cols))
 		for i, c := range cols {
@@ -233,6 +237,11 @@ func readSide(ctx context.Context, k *schemas.Kind, tables []*workbook.Table, co
 			for i, j := range idx {
 				if j >= 0 {
 					row[i] = r.Cells[j] // CSV cells come unescaped (sheet.UnescapeCSV)
+				}
+				if secret[i] && row[i] != "" {
+					// Masked as soon as read: a rollout workbook holds
+					// passwords, and no output may show them.
+					row[i] = schemas.Mask
 				}
 			}
 			row[len(cols)] = t.Origin(r.Num, -1).String()

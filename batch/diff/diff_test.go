@@ -150,7 +150,7 @@ func TestOutputs(t *testing.T) {
 	for _, want := range []string{
 		"people\n  ~ jdoe  (old people.csv:3, new people!3)\n      email: \"jdoe@old.example\" → \"jdoe@example.com\"\n",
 		"  + new  (new people!4)\n",
-		"person  1 added, 1 changed, 3 unchanged\n", // a CSV and an xlsx export of "'=x" agree
+		"person     1 added, 1 changed, 3 unchanged\n", // a CSV and an xlsx export of "'=x" agree
 		"Differences: 1 added, 0 removed, 2 changed.\n",
 	} {
 		if !strings.Contains(out, want) {
@@ -196,27 +196,103 @@ func TestOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := strings.Join(f.GetSheetList(), ","); got != "sites,groups,people,phones,_summary" {
+	// The summary first; only the kinds that differ.
+	if got := strings.Join(f.GetSheetList(), ","); got != "_summary,people,phones" {
 		t.Errorf("sheets %s", got)
 	}
 	rows, _ := f.GetRows("people")
-	if len(rows) != 3 || rows[1][0] != "changed" || rows[1][4] != "jdoe@example.com" || rows[2][0] != "added" {
-		t.Fatalf("people sheet %v", rows)
+	want := [][]string{
+		{"change", "userId", "field", "old", "new", "old at", "new at"},
+		{"changed", "jdoe", "email", "jdoe@old.example", "jdoe@example.com", "people.csv:3", "people!3"},
+		{"added", "new", "email", "", "=cmd()", "", "people!4"},
 	}
-	cm, _ := f.GetComments("people")
-	var noted bool
-	for _, c := range cm {
-		if c.Cell == "E2" && strings.Contains(c.Paragraph[0].Text, "jdoe@old.example") {
-			noted = true
-		}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("people sheet\n%v\nwant\n%v", rows, want)
 	}
-	if !noted {
-		t.Errorf("changed cell E2 has no note with the old value: %+v", cm)
+	if p, _ := f.GetPanes("people"); !p.Freeze || p.XSplit != 2 {
+		t.Errorf("panes %+v: the change and key should stay in view", p)
 	}
 	id, _ := f.GetCellStyle("people", "E2")
 	st, _ := f.GetStyle(id)
 	if len(st.Fill.Color) == 0 {
 		t.Error("changed cell not highlighted")
+	}
+	sum, _ := f.GetRows("_summary")
+	if strings.Join(sum[0], "|") != "kind|added|removed|changed|unchanged|not compared" || strings.Join(sum[1], "|") != "person|1|0|1|3" {
+		t.Errorf("summary %v", sum)
+	}
+	if typ, _ := f.GetCellType("_summary", "B2"); typ == excelize.CellTypeInlineString {
+		t.Error("summary counts are text, want numbers")
+	}
+	if v, _ := f.GetCellValue("_summary", "A1"); v != "kind" {
+		t.Errorf("summary A1 %q", v)
+	}
+	lay, _ := f.GetPageLayout("people")
+	if lay.FitToWidth == nil || *lay.FitToWidth != 1 || lay.Orientation == nil || *lay.Orientation != "landscape" {
+		t.Errorf("people prints %+v, want landscape, one page wide", lay)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("diff workbook mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+// Rollout workbooks hold secrets (exports never do): no output of diff
+// shows one, whatever the format.
+func TestSecretsNeverLeaveMasked(t *testing.T) {
+	a := seed()
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.csv")
+	neu := filepath.Join(dir, "new")
+	os.Mkdir(neu, 0o755)
+	os.WriteFile(old, []byte("userId,email,pin\njdoe,j@example.com,48151623\nleaver,l@example.com,42424242\n"), 0o644)
+	os.WriteFile(filepath.Join(neu, "people.csv"), []byte("userId,email,pin\njdoe,jdoe@example.com,11235813\nnewbie,n@example.com,31415926\n"), 0o644)
+	oldDir := filepath.Join(dir, "olddir")
+	os.Mkdir(oldDir, 0o755)
+	os.Rename(old, filepath.Join(oldDir, "people.csv"))
+	secrets := []string{"48151623", "42424242", "11235813", "31415926"}
+
+	var text, js bytes.Buffer
+	for _, sink := range []Sink{NewText(&text), NewJSON(&js)} {
+		if _, err := Compare(context.Background(), oldDir, neu, a.Kinds(), Options{TmpDir: t.TempDir()}, sink); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &recorder{}
+	if _, err := Compare(context.Background(), oldDir, neu, a.Kinds(), Options{TmpDir: t.TempDir()}, rec); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "diff.xlsx")
+	x, err := NewXLSX(path, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if _, err := Compare(context.Background(), oldDir, neu, a.Kinds(), Options{TmpDir: t.TempDir()}, x); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var sunk strings.Builder // every row any sink is given
+	for _, c := range rec.changes {
+		fmt.Fprintln(&sunk, *c)
+	}
+	var book strings.Builder
+	for _, sh := range f.GetSheetList() {
+		rows, _ := f.GetRows(sh)
+		fmt.Fprintln(&book, rows)
+	}
+	for name, out := range map[string]string{"text": text.String(), "json": js.String(), "xlsx": book.String(), "sink": sunk.String()} {
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("%s output shows the secret %s:\n%s", name, s, out)
+			}
+		}
+	}
+	if !strings.Contains(book.String(), "newbie") || !strings.Contains(book.String(), "leaver") {
+		t.Errorf("the diff workbook lacks the added and removed people:\n%s", book.String())
 	}
 }
 

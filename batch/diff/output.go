@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/pbxbatch/pbxbatch/batch/export"
 	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
@@ -147,17 +149,30 @@ func (j *JSON) Finish(s *Summary) error {
 	return j.w.Flush()
 }
 
-// XLSX writes a workbook for auditors: one sheet per kind listing its
-// differences (a change column, then the kind's columns with the new
-// values; removed rows show the old ones), changed cells highlighted with
-// the old value in a note; and a _summary sheet.
+// XLSX writes a workbook for auditors that prints as well as it filters:
+// a _summary sheet first (counts as numbers, the two sides), then one sheet
+// per kind that differs, one row per difference of one field, with the old
+// and the new value in columns of their own:
+//
+//	change   userId  field  old               new               old at      new at
+//	changed  jdoe    email  jdoe@old.example  jdoe@example.com  people!3    people!3
+//	added    new     email                    new@example.com               people!4
+//
+// An added or removed record lists each of its filled fields. Secret
+// columns are masked when read, so no value of theirs appears.
 type XLSX struct {
 	x    *sheet.XLSX
-	t    *sheet.Table
-	col  map[string]int // column of each field on the current sheet
+	t    *sheet.Table // nil until the kind's first change
+	k    *schemas.Kind
+	cols []string
+	keys []int // indexes of the key columns in cols
 	path string
 	row  []sheet.Cell
 }
+
+// summarySheet is the diff workbook's first sheet; its "_" makes import and
+// diff skip it.
+const summarySheet = "_summary"
 
 // NewXLSX returns a sink that saves to path when finished. Close it in any
 // case.
@@ -166,62 +181,113 @@ func NewXLSX(path, tmpDir string) (*XLSX, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := x.Reserve(summarySheet); err != nil {
+		x.Close()
+		return nil, err
+	}
 	return &XLSX{x: x, path: path}, nil
 }
 
 func (x *XLSX) BeginKind(k *schemas.Kind, cols []string) error {
-	t, err := x.x.NewTable(k.Plural, append([]string{"change"}, cols...), sheet.TableOptions{})
-	x.t, x.col = t, map[string]int{}
-	for i, c := range cols {
-		x.col[c] = i + 1
-	}
-	return err
+	x.t, x.k, x.cols, x.keys = nil, k, cols, export.KeyColumns(k, cols)
+	return nil
 }
 
 func (x *XLSX) Change(c *Change) error {
-	vals := c.New
-	style := sheet.Plain
+	if x.t == nil {
+		header := []string{"change"}
+		for _, i := range x.keys {
+			header = append(header, x.cols[i])
+		}
+		header = append(header, "field", "old", "new", "old at", "new at")
+		t, err := x.x.NewTable(x.k.Plural, header, sheet.TableOptions{FreezeColumns: 1 + len(x.keys)})
+		if err != nil {
+			return err
+		}
+		x.t = t
+	}
 	switch c.Type {
+	case Changed:
+		for _, f := range c.Fields {
+			if err := x.write(c, c.New, f.Field, sheet.Cell{Value: f.Before}, sheet.Cell{Value: f.After, Style: sheet.Changed}, sheet.Plain); err != nil {
+				return err
+			}
+		}
+		return nil
 	case Added:
-		style = sheet.Added
-	case Removed:
-		vals, style = c.Old, sheet.Removed
+		return x.record(c, c.New, sheet.Added, func(v string) (sheet.Cell, sheet.Cell) { return sheet.Cell{}, sheet.Cell{Value: v} })
 	}
-	x.row = append(x.row[:0], sheet.Cell{Value: string(c.Type), Comment: at(c)})
-	for _, v := range vals {
-		x.row = append(x.row, sheet.Cell{Value: v})
-	}
-	for _, f := range c.Fields {
-		x.row[x.col[f.Field]] = sheet.Cell{Value: f.After, Style: sheet.Changed, Comment: "was: " + quote(f.Before)}
-	}
-	return x.t.Write(x.row, style)
+	return x.record(c, c.Old, sheet.Removed, func(v string) (sheet.Cell, sheet.Cell) { return sheet.Cell{Value: v}, sheet.Cell{} })
 }
 
-func at(c *Change) string {
-	switch c.Type {
-	case Added:
-		return "new " + c.NewAt
-	case Removed:
-		return "old " + c.OldAt
+// record writes an added or removed record: a row per filled field that is
+// neither key nor secret, or one row when there is none.
+func (x *XLSX) record(c *Change, vals []string, style sheet.Style, cells func(string) (old, new sheet.Cell)) error {
+	wrote := false
+	for i, v := range vals {
+		if v == "" || slices.Contains(x.keys, i) || x.k.Field(x.cols[i]).Secret {
+			continue
+		}
+		o, n := cells(v)
+		if err := x.write(c, vals, x.cols[i], o, n, style); err != nil {
+			return err
+		}
+		wrote = true
 	}
-	return "old " + c.OldAt + ", new " + c.NewAt
+	if wrote {
+		return nil
+	}
+	return x.write(c, vals, "", sheet.Cell{}, sheet.Cell{}, style)
+}
+
+func (x *XLSX) write(c *Change, vals []string, field string, old, new sheet.Cell, style sheet.Style) error {
+	x.row = append(x.row[:0], sheet.Cell{Value: string(c.Type)})
+	for _, i := range x.keys {
+		v := ""
+		if i >= 0 {
+			v = vals[i]
+		}
+		x.row = append(x.row, sheet.Cell{Value: v})
+	}
+	x.row = append(x.row, sheet.Cell{Value: field}, old, new, sheet.Cell{Value: c.OldAt}, sheet.Cell{Value: c.NewAt})
+	return x.t.Write(x.row, style)
 }
 
 func (x *XLSX) EndKind(*KindSummary) error { return nil }
 
 func (x *XLSX) Finish(s *Summary) error {
-	t, err := x.x.NewTable("_summary", []string{"kind", "added", "removed", "changed", "unchanged", "not_compared"}, sheet.TableOptions{})
+	t, err := x.x.NewTable(summarySheet, []string{"kind", "added", "removed", "changed", "unchanged", "not compared"}, sheet.TableOptions{})
 	if err != nil {
 		return err
 	}
+	num := func(n int) sheet.Cell { return sheet.Cell{Value: strconv.Itoa(n), Number: true} }
+	var same []string
 	for _, k := range s.Kinds {
-		row := []string{k.Kind, strconv.Itoa(k.Added), strconv.Itoa(k.Removed), strconv.Itoa(k.Changed), strconv.Itoa(k.Unchanged), strings.Join(k.NotCompared, ";")}
-		if err := t.WriteRow(row); err != nil {
+		if !k.Differs() {
+			same = append(same, k.Kind)
+			continue
+		}
+		row := []sheet.Cell{{Value: k.Kind}, num(k.Added), num(k.Removed), num(k.Changed), num(k.Unchanged), {Value: strings.Join(k.NotCompared, ", ")}}
+		if err := t.Write(row, sheet.Plain); err != nil {
 			return err
 		}
 	}
-	for _, kv := range [][]string{{"old", sideName(s.Old)}, {"new", sideName(s.New)}, {"adapter", s.Adapter}} {
-		if err := t.WriteRow(kv); err != nil {
+	tot := s.Total()
+	if err := t.Write([]sheet.Cell{{Value: "total"}, num(tot.Added), num(tot.Removed), num(tot.Changed), num(tot.Unchanged)}, sheet.Heading); err != nil {
+		return err
+	}
+	if err := t.Write(nil, sheet.Plain); err != nil {
+		return err
+	}
+	facts := [][2]string{{"old", sideName(s.Old)}, {"new", sideName(s.New)}, {"adapter", s.Adapter}}
+	if len(same) > 0 {
+		facts = append(facts, [2]string{"identical", strings.Join(same, ", ")})
+	}
+	if s.Identical() {
+		facts = append(facts, [2]string{"result", "No differences."})
+	}
+	for _, kv := range facts {
+		if err := t.Write([]sheet.Cell{{Value: kv[0], Style: sheet.Heading}, {Value: kv[1], Span: true}}, sheet.Plain); err != nil {
 			return err
 		}
 	}

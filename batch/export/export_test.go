@@ -115,7 +115,7 @@ func TestCSVExportIsDeterministic(t *testing.T) {
 	// spills to its own run: still the same bytes.
 	m2 := run(t, shuffled{open(t, a), 2}, set, Options{Format: CSV, Out: d2, SortMemBytes: 1})
 	f1, f2 := readDir(t, d1), readDir(t, d2)
-	want := []string{"groups.csv", "manifest.json", "people.csv", "phones.csv", "sites.csv"}
+	want := []string{"groups.csv", "manifest.json", "people.csv", "phones.csv", "sites.csv", "voicemails.csv", "vusers.csv"}
 	if len(f1) != len(want) {
 		t.Fatalf("files %v, want %v", keys(f1), want)
 	}
@@ -137,7 +137,7 @@ func TestCSVExportIsDeterministic(t *testing.T) {
 	for _, k := range m1.Kinds {
 		order = append(order, k.Kind)
 	}
-	if strings.Join(order, ",") != "site,group,person,phone" {
+	if strings.Join(order, ",") != "site,group,person,phone,voicemail,vuser" {
 		t.Errorf("kind order %v", order)
 	}
 	phones := string(f1["phones.csv"])
@@ -208,7 +208,7 @@ func TestCSVManifestHashesVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fresh export does not verify: %v", err)
 	}
-	if rm.Adapter != "stub" || rm.Target != "lab" || !rm.ExportedAt.Equal(when) || len(rm.Kinds) != 4 || rm.SchemaVersion != SchemaVersion(a.Kinds()) {
+	if rm.Adapter != "stub" || rm.Target != "lab" || !rm.ExportedAt.Equal(when) || len(rm.Kinds) != 6 || rm.SchemaVersion != SchemaVersion(a.Kinds()) {
 		t.Errorf("manifest read back: %+v", rm)
 	}
 	path := filepath.Join(dir, "phones.csv")
@@ -228,7 +228,7 @@ func TestXLSXExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := strings.Join(f.GetSheetList(), ","); got != "sites,groups,people,phones,_metadata" {
+	if got := strings.Join(f.GetSheetList(), ","); got != "sites,groups,people,phones,voicemails,vusers,_metadata" {
 		t.Errorf("sheets %s", got)
 	}
 	rows, _ := f.GetRows("phones")

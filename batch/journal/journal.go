@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/batch"
@@ -35,9 +36,13 @@ import (
 // redacted by the writer's caller with the kind's Redact: the journal never
 // holds a secret.
 type Entry struct {
-	Op        int            `json:"op"`
-	Status    batch.Status   `json:"status"`
-	Action    batch.OpAction `json:"action,omitempty"` // the op's planned action, for counts without the plan
+	Op     int            `json:"op"`
+	Status batch.Status   `json:"status"`
+	Action batch.OpAction `json:"action,omitempty"` // the op's planned action, for counts without the plan
+	// Sent is the action sent instead of the planned one: a create found
+	// on the target in part (it landed, its second half did not) is
+	// finished as an update, never created again.
+	Sent      batch.OpAction `json:"sent,omitempty"`
 	Kind      string         `json:"kind,omitempty"`
 	Key       string         `json:"key,omitempty"`
 	Attempt   int            `json:"attempt,omitempty"`
@@ -45,8 +50,14 @@ type Entry struct {
 	Message   string         `json:"message,omitempty"`
 	BlockedBy *int           `json:"blocked_by,omitempty"`
 	Before    schemas.Record `json:"before,omitempty"`
-	At        time.Time      `json:"at"`
+	// Step is the end-of-run step's outcome, on its entries (Op StepOp).
+	Step *batch.Step `json:"step,omitempty"`
+	At   time.Time   `json:"at"`
 }
+
+// StepOp is the Op of the end-of-run step's entries: marked in flight
+// before it runs, like an operation's write, and its outcome after.
+const StepOp = -1
 
 // Journal appends entries to one file. Safe for concurrent use.
 type Journal struct {
@@ -259,7 +270,10 @@ func Read(path string) ([]Entry, error) {
 	}
 }
 
-// Replay returns the last entry of every operation in the journal at path.
+// Replay returns the last entry of every operation in the journal at path
+// (the end-of-run step's are left out: see LastStep). Its Attempt counts the
+// calls sent in every attempt of the run (the runner carries them over), so a
+// resumed run knows what may have landed.
 func Replay(path string) (map[int]Entry, error) {
 	entries, err := Read(path)
 	if err != nil {
@@ -267,7 +281,24 @@ func Replay(path string) (map[int]Entry, error) {
 	}
 	last := make(map[int]Entry, len(entries))
 	for _, e := range entries {
-		last[e.Op] = e
+		if e.Op != StepOp {
+			last[e.Op] = e
+		}
 	}
 	return last, nil
+}
+
+// LastStep returns the last entry of the end-of-run step in the journal at
+// path; false when the step never started.
+func LastStep(path string) (Entry, bool, error) {
+	entries, err := Read(path)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	for _, e := range slices.Backward(entries) {
+		if e.Op == StepOp {
+			return e, true, nil
+		}
+	}
+	return Entry{}, false, nil
 }

@@ -2,8 +2,10 @@ package plan
 
 import (
 	"cmp"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/batch"
@@ -57,11 +59,33 @@ func (p *planner) decide(e *entry) {
 	case len(changes) == 0:
 		op.Action = batch.OpNoop
 		op.Before = e.live
+		if fixed := p.readOnlyDiffers(e); len(fixed) > 0 {
+			op.Reason = fmt.Sprintf("matches every field pbxbatch can set, but the read-only %s differ(s) and cannot be changed here", strings.Join(fixed, ", "))
+		}
 	default:
+		p.readOnlyDiffers(e)
 		op.Action = batch.OpUpdate
 		op.Record, op.Before, op.Changes = desired, e.live, changes
 		p.supports(e, adapters.Update)
 	}
+}
+
+// readOnlyDiffers warns, for each read-only value of the row that differs
+// from the live record, that the plan cannot change it (the platform has
+// no way to set it), and returns those fields.
+func (p *planner) readOnlyDiffers(e *entry) []string {
+	var fixed []string
+	for _, path := range e.row.ReadOnly.Paths() {
+		want, _ := e.row.ReadOnly.Get(path)
+		have, _ := e.live.Get(path)
+		if same(have, want, e.kind.Field(path)) {
+			continue
+		}
+		fixed = append(fixed, path)
+		p.diags.Warnf(p.cell(e, path), path, CodeReadOnly, "%s %q: %s is %q on %s and %q in the row, but it is read-only: pbxbatch cannot change it, so it stays %q; change it on the platform itself, or clear the cell",
+			e.kind.Name, e.key, path, schemas.Text(have), p.where(), schemas.Text(want), schemas.Text(have))
+	}
+	return fixed
 }
 
 // supports blocks e when the adapter says it cannot do a on e's kind.

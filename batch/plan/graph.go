@@ -20,13 +20,13 @@ func (p *planner) references() {
 		}
 		for _, ref := range e.kind.Refs {
 			t := p.kinds.Kind(ref.Kind)
-			for _, name := range refValues(e.row.Set, ref) {
+			for _, name := range refValues(t, e.row.Set, ref) {
 				p.resolve(e, ref, t, name)
 			}
 			if !e.present || touches(e.row, ref.Field) {
 				continue
 			}
-			for _, name := range refValues(e.live, ref) {
+			for _, name := range refValues(t, e.live, ref) {
 				if d := p.byKey[t.Name][name]; d != nil && d != e && d.op.Action == batch.OpDelete {
 					p.block(d, d.row.Origin, "", CodeRefDeleted, "%s %q cannot be deleted: %s keeps it in %s (the cell is blank, so the target's value stays); change or %s that cell, or keep the %s",
 						t.Name, name, e.describe(), ref.Field, batch.ClearToken, t.Name)
@@ -87,7 +87,7 @@ func (p *planner) deleteOrder() {
 		}
 		for _, ref := range e.kind.Refs {
 			t := p.kinds.Kind(ref.Kind)
-			for _, name := range refValues(e.live, ref) {
+			for _, name := range refValues(t, e.live, ref) {
 				if d := p.byKey[t.Name][name]; d != nil && d != e && d.op.Action == batch.OpDelete {
 					d.op.Needs = append(d.op.Needs, e.op.ID)
 				}

@@ -70,6 +70,7 @@ const (
 	CodeAction       = "plan.action"        // an action the planner does not know
 	CodeBlockedBy    = "plan.blocked_by"    // (warning) blocked because a row it needs is blocked
 	CodeDeleteAbsent = "plan.delete_absent" // (warning) delete of a record the target does not have
+	CodeReadOnly     = "plan.read_only"     // (warning) a read-only value differs from the target's: not changed
 )
 
 // entry is one input row while it is being planned.
@@ -117,11 +118,12 @@ func Build(ctx context.Context, conn adapters.Conn, kinds *schemas.Set, rows []b
 		p.rank[k.Name] = i
 	}
 	p.caps, p.locker = opts.Capabilities, opts.Locker
-	if c, ok := conn.(adapters.Capabilities); ok && p.caps == nil {
-		p.caps = c
+	feat := adapters.FeaturesOf(nil, conn)
+	if p.caps == nil {
+		p.caps = feat.Capabilities
 	}
-	if l, ok := conn.(adapters.Locker); ok && p.locker == nil {
-		p.locker = l
+	if p.locker == nil {
+		p.locker = feat.Locker
 	}
 
 	p.index(rows)
@@ -256,8 +258,8 @@ func (p *planner) wanted() map[*schemas.Kind]map[string]schemas.Record {
 		}
 		for _, ref := range e.kind.Refs {
 			t := p.kinds.Kind(ref.Kind)
-			for _, name := range refValues(e.row.Set, ref) {
-				add(t, name, schemas.Record{t.Key[0]: name})
+			for _, key := range ref.Keys(e.row.Set) {
+				add(t, t.KeyOf(key), key)
 			}
 		}
 	}
@@ -344,24 +346,13 @@ func normalized(r schemas.Record) schemas.Record {
 	return schemas.Record(schemas.Normalize(map[string]any(r)).(map[string]any))
 }
 
-// refValues returns the keys a reference field of r holds: one, or several
-// for a list field; blanks skipped.
-func refValues(r schemas.Record, ref schemas.Ref) []string {
-	v, ok := r.Get(ref.Field)
-	if !ok || v == nil {
-		return nil
-	}
+// refValues returns the keys of the t records a reference field of r
+// names, as t.KeyOf renders them ("1001 / HQ" for a compound key): one, or
+// several for a list field; blanks skipped.
+func refValues(t *schemas.Kind, r schemas.Record, ref schemas.Ref) []string {
 	var out []string
-	if l, isList := v.([]any); isList {
-		for _, x := range l {
-			if s := schemas.Text(x); s != "" {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	if s := schemas.Text(v); s != "" {
-		out = append(out, s)
+	for _, key := range ref.Keys(r) {
+		out = append(out, t.KeyOf(key))
 	}
 	return out
 }

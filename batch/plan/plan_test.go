@@ -854,3 +854,26 @@ func TestZeroValuesMatchAbsent(t *testing.T) {
 		t.Errorf("z: %s %+v", op.Action, op.Changes)
 	}
 }
+
+// Reading the live state reports its progress, record by record or kind
+// by kind, up to every record wanted.
+func TestReadsReportProgress(t *testing.T) {
+	for _, threshold := range []int{-1, 3} {
+		f := newFixture(t)
+		for i := range 5 {
+			f.put("site", stub.Fixture("site", i))
+			f.row("site", i+2, batch.Upsert, stub.Fixture("site", i))
+		}
+		f.row("site", 9, batch.Upsert, rec{"siteName": "absent"})
+		var seen [][2]int
+		f.build(Options{Reads: Reads{ListThreshold: threshold, Progress: func(done, total int) { seen = append(seen, [2]int{done, total}) }}})
+		if len(seen) == 0 || seen[len(seen)-1] != [2]int{6, 6} {
+			t.Fatalf("threshold %d: progress %v, want it to end at 6 of 6", threshold, seen)
+		}
+		for i := 1; i < len(seen); i++ {
+			if seen[i][0] <= seen[i-1][0] {
+				t.Errorf("threshold %d: progress went back: %v", threshold, seen)
+			}
+		}
+	}
+}

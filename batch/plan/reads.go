@@ -27,6 +27,9 @@ type Reads struct {
 	// with one List instead of a Get per key. 0 means 500; negative means
 	// never list.
 	ListThreshold int
+	// Progress, when set, is told how many of the records to read have
+	// been read (done of total), after each; calls never overlap.
+	Progress func(done, total int)
 }
 
 // Limiter is what paces reads; *rate.Limiter implements it.
@@ -87,6 +90,19 @@ func readState(ctx context.Context, conn adapters.Conn, o Reads, target string, 
 	if target != "" {
 		where = " from target " + target
 	}
+	total, done := 0, 0
+	for _, keys := range want {
+		total += len(keys)
+	}
+	read := func(n int) {
+		if o.Progress == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		done += n
+		o.Progress(done, total)
+	}
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(conc)
@@ -120,6 +136,7 @@ func readState(ctx context.Context, conn adapters.Conn, o Reads, target string, 
 				if err != nil {
 					return fmt.Errorf("listing %s%s: %w", k.Plural, where, err)
 				}
+				read(len(keys))
 				return nil
 			})
 			continue
@@ -130,6 +147,9 @@ func readState(ctx context.Context, conn adapters.Conn, o Reads, target string, 
 					return err
 				}
 				r, err := conn.Get(ctx, k.Name, keys[key])
+				if err == nil || adapters.IsNotFound(err) {
+					read(1)
+				}
 				switch {
 				case adapters.IsNotFound(err):
 					return nil

@@ -20,7 +20,7 @@ import (
 // before calling (a change between the read and the check is then caught
 // too, unless the file changes back).
 func FillSecrets(p *batch.Plan, rows []batch.Row) error {
-	if !needsSecrets(p) {
+	if !NeedsSecrets(p) {
 		return nil
 	}
 	if p.InputSHA256 == "" || p.Input == "" {
@@ -59,8 +59,8 @@ func FillSecrets(p *batch.Plan, rows []batch.Row) error {
 	return nil
 }
 
-// needsSecrets reports whether any write of the plan has a masked value.
-func needsSecrets(p *batch.Plan) bool {
+// NeedsSecrets reports whether any write of the plan has a masked value.
+func NeedsSecrets(p *batch.Plan) bool {
 	for _, op := range p.Ops {
 		if op.Record == nil || !writes(op.Action) {
 			continue

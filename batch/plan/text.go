@@ -146,7 +146,11 @@ func WriteText(w io.Writer, p *batch.Plan, o TextOptions) error {
 		b.WriteString("\n")
 	}
 	if total.Changes() == 0 && total.Blocked == 0 {
-		fmt.Fprintf(&b, "No changes: the target already matches the input (%d %s).\n", total.Noop, plural(total.Noop, "record", "records"))
+		if hasNotes(p) { // a note says what differs but cannot be changed
+			fmt.Fprintf(&b, "No changes pbxbatch can make (%d %s; see the notes above).\n", total.Noop, plural(total.Noop, "record", "records"))
+		} else {
+			fmt.Fprintf(&b, "No changes: the target already matches the input (%d %s).\n", total.Noop, plural(total.Noop, "record", "records"))
+		}
 	} else {
 		fmt.Fprintf(&b, "Plan: %d to create, %d to update, %d to delete, %d unchanged, %s.\n",
 			total.Create, total.Update, total.Delete, total.Noop, paintIf(total.Blocked > 0, o.Color, ansiRed+ansiBold, fmt.Sprintf("%d blocked", total.Blocked)))

@@ -1,17 +1,23 @@
 // Package report writes a run's reports into its run directory:
 //
-//   - results.xlsx: the input rows as they were (every sheet and column, in
-//     order; one sheet per CSV file) plus status, message, target_id and
-//     finished_at columns; failed and blocked rows highlighted, the cell a
-//     message is about highlighted with the message as a note, rows that
-//     were not part of the plan greyed with the reason.
+//   - results.xlsx: a _summary sheet first (counts per kind and status,
+//     the run, why rows failed, what to do next), then the input rows as
+//     they were (every data sheet; one sheet per CSV file), each with its
+//     key first, then status and reason (frozen with the header), the
+//     other input columns, and the transport detail, target_id and
+//     finished_at; failed and blocked rows highlighted, the cell at fault
+//     highlighted with the reason as a note, rows that were not part of the
+//     plan greyed with the reason.
 //   - failed.xlsx: only the failed and blocked rows, with the input's
-//     headers and sheets and nothing else, so it can be fixed and applied
-//     again; each row's reason is a note on its first cell.
+//     headers and sheets and a #reason column that import ignores, so it
+//     can be fixed and applied again as it is; its _summary says which
+//     masked secrets must be typed again.
 //   - summary.json: counts, duration, throughput and latency percentiles.
 //
 // No secret reaches them: secret columns are masked and messages are
-// scrubbed of the row's secret values.
+// scrubbed of the row's secret values. Every sheet has a filter and prints
+// landscape, one page wide; the files are the owner's only and written
+// atomically.
 package report
 
 import (
@@ -24,6 +30,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/internal/redact"
 	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
@@ -35,9 +42,6 @@ const (
 	FailedFile  = "failed.xlsx"
 	SummaryFile = "summary.json"
 )
-
-// Columns added after the input's own in results.xlsx.
-var statusColumns = []string{"status", "message", "target_id", "finished_at"}
 
 // Sample is one call's latency, when the runner measured it directly.
 type Sample struct {
@@ -63,6 +67,11 @@ type Input struct {
 	// Samples, when set, are the latencies the runner measured; otherwise
 	// each attempted op's FinishedAt − StartedAt is used.
 	Samples []Sample
+	// Step is the end-of-run step's outcome (nil: the run had none).
+	Step *batch.Step
+	// Next are the next steps, as commands that work as printed (with the
+	// flags the run was started with); the summary sheets show them.
+	Next []string
 
 	TmpDir string // excelize spill files; "" = os.TempDir
 }
@@ -79,7 +88,7 @@ func Write(dir string, in Input) (*Summary, error) {
 	if err := writeSummary(filepath.Join(dir, SummaryFile), s); err != nil {
 		return nil, err
 	}
-	dropped, err := writeWorkbooks(dir, in, res)
+	dropped, err := writeWorkbooks(dir, in, res, s)
 	if err != nil {
 		return s, err
 	}
@@ -168,12 +177,27 @@ func keyOf(file, sheetName string, row int) rowKey {
 // rowOutcome is what happened to one input row (several ops may share a
 // row: a record created, then linked).
 type rowOutcome struct {
+	op       *batch.Op // the op that decides the status
 	status   string
 	messages []string
 	targetID string
-	finished time.Time
-	failed   bool // failed or blocked: goes to failed.xlsx
+	finished time.Time // when the target last answered for the row; zero if never asked
+	failed   bool      // failed or blocked: goes to failed.xlsx
 	style    sheet.Style
+}
+
+// unsettled is the set of records (kind and key) whose op failed or was
+// blocked: a reference to one is why a row is blocked.
+type unsettled map[[2]string]bool
+
+func unsettledOf(res []opResult) unsettled {
+	u := unsettled{}
+	for _, o := range res {
+		if st := o.status(); st == string(batch.StatusFailed) || st == string(batch.StatusBlocked) {
+			u[[2]string{o.op.Kind, o.op.Key}] = true
+		}
+	}
+	return u
 }
 
 func outcomes(res []opResult) map[rowKey]*rowOutcome {
@@ -187,14 +211,20 @@ func outcomes(res []opResult) map[rowKey]*rowOutcome {
 		}
 		st := o.status()
 		if ro.status == "" || severity[st] > severity[ro.status] {
-			ro.status = st
+			ro.status, ro.op = st, o.op
 		}
-		if msg := o.message(); msg != "" && !slices.Contains(ro.messages, msg) {
+		msg := o.message()
+		if msg != "" && o.op.Origin.Parts > 0 {
+			// One record of an expanded row: say which.
+			msg = o.op.Origin.String() + ": " + msg
+		}
+		if msg != "" && !slices.Contains(ro.messages, msg) {
 			ro.messages = append(ro.messages, msg)
 		}
 		if o.res != nil {
 			ro.targetID = cmp.Or(ro.targetID, o.res.TargetID)
-			if o.res.FinishedAt.After(ro.finished) {
+			answered := o.res.Status == batch.StatusSucceeded || o.res.Status == batch.StatusFailed
+			if answered && o.res.FinishedAt.After(ro.finished) {
 				ro.finished = o.res.FinishedAt
 			}
 		}
@@ -213,7 +243,7 @@ func outcomes(res []opResult) map[rowKey]*rowOutcome {
 // writeWorkbooks re-reads the input and writes results.xlsx and
 // failed.xlsx side by side, in one pass. It returns how many cell notes
 // were left out for want of room (the message column still has them).
-func writeWorkbooks(dir string, in Input, res []opResult) (int, error) {
+func writeWorkbooks(dir string, in Input, res []opResult, s *Summary) (int, error) {
 	path := cmp.Or(in.InputPath, in.Plan.Input)
 	book, err := workbook.Open(path, workbook.Options{TmpDir: in.TmpDir})
 	if err != nil {
@@ -230,32 +260,41 @@ func writeWorkbooks(dir string, in Input, res []opResult) (int, error) {
 		return 0, err
 	}
 	defer failed.Close()
+	// The summaries come first but are known only at the end.
+	for _, x := range []*sheet.XLSX{results, failed} {
+		if err := x.Reserve(SummarySheet); err != nil {
+			return 0, err
+		}
+	}
 
 	rows := outcomes(res)
+	bad := unsettledOf(res)
 	seen := map[rowKey]bool{}
-	nFailed := 0
+	var (
+		masked []maskedCells
+		why    grouper // from the scrubbed messages
+	)
 	for _, t := range book.Tables {
-		n, err := writeTable(t, in, rows, seen, results, failed)
+		if base, _ := sheet.SplitName(t.Name); sheet.IsNotData(base) {
+			continue // not data (a template's README, an export's _metadata): nothing to report
+		}
+		m, err := writeTable(t, in, rows, bad, seen, results, failed, &why)
 		if err != nil {
 			return 0, err
 		}
-		nFailed += n
+		masked = append(masked, m)
 	}
 	if missing := unseen(rows, seen); len(missing) > 0 {
 		return 0, fmt.Errorf("results.xlsx not written: %d planned rows are not in %s any more (first: %s); was the input changed after the plan?", len(missing), path, missing[0])
 	}
+	if err := writeSummarySheet(results, s, in, why.groups()); err != nil {
+		return 0, err
+	}
+	if err := writeFailedSummary(failed, s, in, masked); err != nil {
+		return 0, err
+	}
 	if err := results.Save(filepath.Join(dir, ResultsFile)); err != nil {
 		return 0, fmt.Errorf("writing %s: %w", ResultsFile, err)
-	}
-	if nFailed == 0 {
-		// An empty workbook still says something true: nothing to retry.
-		t, err := failed.NewTable("nothing failed", []string{"message"}, sheet.TableOptions{})
-		if err != nil {
-			return 0, err
-		}
-		if err := t.WriteRow([]string{"Every row succeeded or had nothing to do: there is nothing to apply again."}); err != nil {
-			return 0, err
-		}
 	}
 	if err := failed.Save(filepath.Join(dir, FailedFile)); err != nil {
 		return 0, fmt.Errorf("writing %s: %w", FailedFile, err)
@@ -278,9 +317,6 @@ func unseen(rows map[rowKey]*rowOutcome, seen map[rowKey]bool) []string {
 // why (shown on its rows).
 func tableKind(t *workbook.Table, set *schemas.Set) (*schemas.Kind, string) {
 	base, _ := sheet.SplitName(t.Name)
-	if strings.HasPrefix(base, "_") {
-		return nil, "not data (a sheet whose name starts with _ is ignored)"
-	}
 	var k *schemas.Kind
 	if set != nil {
 		k = set.Kind(base)
@@ -294,59 +330,115 @@ func tableKind(t *workbook.Table, set *schemas.Set) (*schemas.Kind, string) {
 	return k, ""
 }
 
-// secretColumns marks the table's columns that hold a secret field.
-func secretColumns(t *workbook.Table, k *schemas.Kind) []bool {
-	out := make([]bool, len(t.Header))
+// fieldOf returns the field a header names, by path or title (as import
+// accepts), or nil.
+func fieldOf(k *schemas.Kind, h string) *schemas.Field {
 	if k == nil {
-		return out
+		return nil
 	}
-	for i, h := range t.Header {
-		for _, f := range k.Fields {
-			if f.Secret && (strings.EqualFold(h, f.Path) || f.Title != "" && strings.EqualFold(h, f.Title)) {
-				out[i] = true
+	for _, f := range k.Fields {
+		if strings.EqualFold(h, f.Path) || f.Title != "" && strings.EqualFold(h, f.Title) {
+			return f
+		}
+	}
+	return nil
+}
+
+// layout is the order of a table's input columns in the reports: the key
+// first (so that it stays in view with the status and reason), then the
+// rest as the input has them.
+type layout struct {
+	order  []int  // input column indices in report order
+	keys   int    // the first keys of order are the key columns
+	secret []bool // by input column: holds a secret field
+	field  []*schemas.Field
+}
+
+func layoutOf(header []string, k *schemas.Kind) layout {
+	l := layout{secret: make([]bool, len(header)), field: make([]*schemas.Field, len(header))}
+	for i, h := range header {
+		l.field[i] = fieldOf(k, h)
+		l.secret[i] = l.field[i] != nil && l.field[i].Secret
+	}
+	if k != nil {
+		for _, key := range k.Key {
+			for i, f := range l.field {
+				if f != nil && f.Path == key && !slices.Contains(l.order, i) {
+					l.order = append(l.order, i)
+				}
 			}
 		}
 	}
-	return out
+	l.keys = len(l.order)
+	for i := range header {
+		if !slices.Contains(l.order[:l.keys], i) {
+			l.order = append(l.order, i)
+		}
+	}
+	return l
 }
 
-// writeTable copies one input table into both workbooks and returns the
-// number of rows that went to failed.xlsx.
-func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, seen map[rowKey]bool, results, failed *sheet.XLSX) (int, error) {
+// arrange returns a row (or the header) in report order, with extra
+// values inserted after the key and appended at the end.
+func arrange[T any](l layout, in, afterKey, atEnd []T) []T {
+	out := make([]T, 0, len(in)+len(afterKey)+len(atEnd))
+	for n, i := range l.order {
+		if n == l.keys {
+			out = append(out, afterKey...)
+		}
+		out = append(out, in[i])
+	}
+	if len(l.order) == l.keys {
+		out = append(out, afterKey...)
+	}
+	return append(out, atEnd...)
+}
+
+// maskedCells lists, for failed.xlsx, the cells whose secret must be typed
+// again before the rows are applied.
+type maskedCells struct {
+	sheet  string
+	column []string // headers of the secret columns with a masked cell
+	rows   []int    // failed.xlsx rows with a masked cell
+	failed int      // rows of this table in failed.xlsx
+}
+
+// writeTable copies one input table into both workbooks.
+func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, bad unsettled, seen map[rowKey]bool, results, failed *sheet.XLSX, why *grouper) (maskedCells, error) {
 	k, ignored := tableKind(t, in.Kinds)
-	secret := secretColumns(t, k)
-	name := t.Name
-	rt, err := results.NewTable(name, append(slices.Clone(t.Header), statusColumns...), sheet.TableOptions{ReadOnly: ignored != ""})
+	l := layoutOf(t.Header, k)
+	m := maskedCells{sheet: t.Name}
+	rt, err := results.NewTable(t.Name, arrange(l, t.Header, []string{"status", "reason"}, []string{"detail", "target_id", "finished_at"}),
+		sheet.TableOptions{ReadOnly: ignored != "", FreezeColumns: l.keys + 2})
 	if err != nil {
-		return 0, err
+		return m, err
 	}
 	var ft *sheet.Table // created on the first failed row
 	it, err := t.Rows()
 	if err != nil {
-		return 0, err
+		return m, err
 	}
 	defer it.Close()
-	nFailed := 0
 	width := len(t.Header)
 	for it.Next() {
 		r := it.Row()
 		key := keyOf(t.File, t.Sheet, r.Num)
 		ro := rows[key]
 		seen[key] = ro != nil
-		input := make([]string, width)
+		input := make([]sheet.Cell, width)
 		masked := make([]bool, width)
 		for i := range width {
 			v := r.Cells[i]
-			if secret[i] && v != "" {
+			if l.secret[i] && v != "" {
 				v, masked[i] = schemas.Mask, true
 			}
-			input[i] = v
+			input[i] = sheet.Cell{Value: v}
 		}
 		msg, status, style := "", "", sheet.Plain
 		var finished, targetID string
 		switch {
 		case ro != nil:
-			msg = scrub(strings.Join(ro.messages, "; "), r.Cells, secret)
+			msg = scrub(strings.Join(ro.messages, "; "), r.Cells, l.secret)
 			status, style, targetID = ro.status, ro.style, ro.targetID
 			if !ro.finished.IsZero() {
 				finished = ro.finished.UTC().Format(time.RFC3339)
@@ -356,89 +448,116 @@ func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, seen m
 		default:
 			status, msg, style = "not_planned", "this row is not in the plan", sheet.Muted
 		}
-		cells := make([]sheet.Cell, 0, width+len(statusColumns))
-		for _, v := range input {
-			cells = append(cells, sheet.Cell{Value: v})
+		reason, detail := msg, ""
+		if ro != nil && ro.op != nil {
+			reason, detail = Reason(ro.op, msg)
+			if ro.status == string(batch.StatusFailed) {
+				why.add(ro.op, msg)
+			}
 		}
 		if ro != nil && ro.failed {
-			mark(cells, t.Header, msg)
+			mark(input, t, r.Num, l, k, reason, bad)
 		}
-		cells = append(cells,
-			sheet.Cell{Value: status}, sheet.Cell{Value: msg},
-			sheet.Cell{Value: targetID}, sheet.Cell{Value: finished})
+		cells := arrange(l, input,
+			[]sheet.Cell{{Value: status}, {Value: reason, Wrap: true}},
+			[]sheet.Cell{{Value: detail}, {Value: targetID}, {Value: finished}})
 		if err := rt.Write(cells, style); err != nil {
-			return nFailed, err
+			return m, err
 		}
 		if ro == nil || !ro.failed {
 			continue
 		}
 		if ft == nil {
-			if ft, err = failed.NewTable(name, t.Header, sheet.TableOptions{}); err != nil {
-				return nFailed, err
+			if ft, err = failed.NewTable(t.Name, arrange(l, t.Header, []string{ReasonColumn}, nil), sheet.TableOptions{FreezeColumns: l.keys + 1}); err != nil {
+				return m, err
 			}
 		}
+		m.failed++
 		fc := make([]sheet.Cell, width)
-		for i, v := range input {
-			fc[i] = sheet.Cell{Value: v}
+		rowMasked := false
+		for i, c := range input {
+			fc[i] = sheet.Cell{Value: c.Value}
+			if c.Style == sheet.Culprit { // the cell to fix
+				fc[i] = c
+			}
 			if masked[i] {
-				fc[i].Comment = "masked: enter the value from your own input file before applying again"
+				fc[i].Comment = "masked: type the value from your own input file again before applying"
+				fc[i].Style = sheet.Culprit
+				rowMasked = true
+				if !slices.Contains(m.column, t.Header[i]) {
+					m.column = append(m.column, t.Header[i])
+				}
 			}
 		}
-		if width > 0 {
-			fc[0].Comment = fmt.Sprintf("%s (was %s): %s", status, t.Origin(r.Num, -1), msg)
+		if rowMasked {
+			m.rows = append(m.rows, m.failed+1)
 		}
-		if err := ft.Write(fc, ro.style); err != nil {
-			return nFailed, err
+		why := fmt.Sprintf("%s (was %s): %s", status, t.Origin(r.Num, -1), reason)
+		if err := ft.Write(arrange(l, fc, []sheet.Cell{{Value: why, Wrap: true}}, nil), ro.style); err != nil {
+			return m, err
 		}
-		nFailed++
 	}
-	return nFailed, it.Err()
+	return m, it.Err()
 }
 
-// mark highlights the cells a message is about (those whose column it
-// names) with the message as a note; when it names none, the note goes on
-// the first cell.
-func mark(cells []sheet.Cell, header []string, msg string) {
+// ReasonColumn is failed.xlsx's column of why each row is there. Its "#"
+// makes import ignore it (a column for notes), so the file applies as it
+// is once the rows are fixed.
+const ReasonColumn = "#reason"
+
+// mark highlights the cells a failure is about with the reason as a note:
+// the columns the message names, a cell of this row it cites
+// ("Departments!C22"), or the references to records that failed or were
+// blocked themselves (why a row is blocked). When none is found, the note
+// goes on the first cell (the key).
+func mark(cells []sheet.Cell, t *workbook.Table, row int, l layout, k *schemas.Kind, reason string, bad unsettled) {
 	found := false
-	for i, h := range header {
-		if h != "" && mentions(msg, h) {
-			cells[i].Style, cells[i].Comment = sheet.Culprit, msg
-			found = true
+	hit := func(i int) {
+		cells[i].Style, cells[i].Comment = sheet.Culprit, reason
+		found = true
+	}
+	for i, h := range t.Header {
+		if h != "" && mentions(reason, h) {
+			hit(i)
 		}
 	}
-	if !found && len(cells) > 0 {
-		cells[0].Comment = msg
+	for i := range t.Header {
+		if ref := t.Origin(row, i).String(); !found && mentions(reason, ref) {
+			hit(i)
+		}
+	}
+	for i, f := range l.field {
+		if found || f == nil || f.Ref == nil {
+			continue
+		}
+		for _, v := range strings.Split(cells[i].Value, ";") {
+			if bad[[2]string{f.Ref.Kind, strings.TrimSpace(v)}] {
+				hit(i)
+				break
+			}
+		}
+	}
+	if !found && len(l.order) > 0 {
+		cells[l.order[0]].Comment = reason
 	}
 }
 
 // mentions reports whether msg names field as a whole word ("email" in
 // "email: not valid", not in "emailAlias").
-func mentions(msg, field string) bool {
-	for i := 0; ; {
-		j := strings.Index(msg[i:], field)
-		if j < 0 {
-			return false
-		}
-		start, end := i+j, i+j+len(field)
-		if (start == 0 || !wordByte(msg[start-1])) && (end == len(msg) || !wordByte(msg[end])) {
-			return true
-		}
-		i = start + 1
-	}
-}
+func mentions(msg, field string) bool { return wordIndex(msg, field) >= 0 }
 
 func wordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// scrub removes the row's secret values from a message, should a platform
-// have echoed one back. Very short values are left alone: masking "1"
-// everywhere would garble the message and protects nothing.
+// scrub masks the row's secret values, in every encoding, in a message,
+// should a platform have echoed one back.
 func scrub(msg string, cells []string, secret []bool) string {
+	var secrets []string
 	for i, v := range cells {
-		if i < len(secret) && secret[i] && len(v) >= 3 {
-			msg = strings.ReplaceAll(msg, v, schemas.Mask)
+		if i < len(secret) && secret[i] {
+			secrets = append(secrets, v)
 		}
 	}
-	return msg
+	return redact.New(secrets...).String(msg)
 }

@@ -28,7 +28,10 @@ type Summary struct {
 	Counts       batch.Counts `json:"counts"`
 	Kinds        []KindCounts `json:"kinds"`
 	Latency      []Latency    `json:"latency"`
-	Reports      []string     `json:"reports,omitempty"` // files written beside summary.json
+	// EndOfRun is the end-of-run step's outcome (profiles generated,
+	// configuration pushed, documents published), per server.
+	EndOfRun *batch.Step `json:"end_of_run,omitempty"`
+	Reports  []string    `json:"reports,omitempty"` // files written beside summary.json
 	// NotesDropped counts cell notes left out of the workbooks (past 20,000
 	// on a sheet); the message column still holds every message.
 	NotesDropped int `json:"notes_dropped,omitempty"`
@@ -56,7 +59,7 @@ func summarize(in Input, res []opResult) *Summary {
 	s := &Summary{
 		RunID: in.RunID, Adapter: cmp.Or(in.Adapter, p.Adapter), Target: cmp.Or(in.Target, p.Target),
 		TargetURL: cmp.Or(in.TargetURL, p.TargetURL), Input: cmp.Or(in.InputPath, p.Input), InputSHA256: p.InputSHA256,
-		Started: in.Started, Finished: in.Finished,
+		Started: in.Started, Finished: in.Finished, EndOfRun: in.Step,
 	}
 	byKind := map[string]*batch.Counts{}
 	var kinds []string
@@ -140,5 +143,5 @@ func writeSummary(path string, s *Summary) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteBytes(path, 0o644, append(b, '\n'))
+	return atomicfile.WriteBytes(path, 0o600, append(b, '\n'))
 }

@@ -50,7 +50,7 @@ func BenchmarkRunner(b *testing.B) {
 					a := stub.New()
 					a.SetLatency(latency)
 					// The stub is not HTTP: its connection waits on the pacer
-					// once per operation (pace.Operations).
+					// once per operation (paced.Operations).
 					pacer := pace.New(pace.Config{Rate: size.rate})
 					opts := run.Options{Concurrency: concurrency, Pacer: pacer}
 					var j *journal.Journal

@@ -34,6 +34,7 @@ const (
 	childEnv    = "PBXBATCH_RUN_CRASH_CHILD"
 	childURL    = "PBXBATCH_RUN_CRASH_URL"
 	childState  = "PBXBATCH_RUN_CRASH_STATE"
+	childPlan   = "PBXBATCH_RUN_CRASH_PLAN" // "vusers": batchPlan, else crashPlan
 	crashRunIDs = "run-id"
 )
 
@@ -46,12 +47,19 @@ func TestMain(m *testing.M) {
 
 func crashPlan() *builder { return rollout(5, 150, 2) }
 
+// batchPlan is the plan of the batch crash test: virtual users, created in
+// batches of 10.
+func batchPlan() *builder { return vusers(2000) }
+
 // crashChild applies crashPlan, resuming the run whose id is in the state
 // directory if there is one. Exit status: 0 done, 3 failures, 1 error.
 func crashChild() int {
 	ctx := context.Background()
 	state := os.Getenv(childState)
 	b := crashPlan()
+	if os.Getenv(childPlan) == "vusers" {
+		b = batchPlan()
+	}
 	conn, err := stub.New().Open(ctx, adapters.Target{URL: os.Getenv(childURL), Timeout: 10 * time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -90,7 +98,7 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	out, runErr := run.Run(ctx, conn, b.p, b.kinds, run.Options{Concurrency: 4, Journal: j, Prior: prior})
+	out, runErr := run.Run(ctx, conn, b.p, b.kinds, run.Options{Concurrency: 4, Journal: j, Prior: prior, BatchSize: 10})
 	if err := errors.Join(runErr, j.Close(), d.Finish(out.Counts, "", runErr)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -123,60 +131,7 @@ func TestKill9AtRandomMomentsThenResume(t *testing.T) {
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	state := t.TempDir()
-	seed := uint64(time.Now().UnixNano())
-	rng := rand.New(rand.NewPCG(seed, 0))
-	t.Logf("seed %d", seed)
-
-	kills, finished := 0, false
-	for attempt := 0; attempt < 12 && !finished; attempt++ {
-		var stderr bytes.Buffer
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"=1", childURL+"="+srv.URL, childState+"="+state)
-		cmd.Stderr = &stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ready := make(chan struct{})
-		exited := make(chan error, 1)
-		go func() {
-			if line, _ := bufio.NewReader(stdout).ReadString('\n'); line == "ready\n" {
-				close(ready)
-			}
-			_, _ = io.Copy(io.Discard, stdout)
-			exited <- cmd.Wait()
-		}()
-		if kills < 5 {
-			select {
-			case <-ready:
-			case err := <-exited:
-				t.Fatalf("child failed before starting: %v\n%s", err, stderr.String())
-			}
-			select {
-			case err := <-exited:
-				finished = err == nil
-				if err != nil {
-					t.Fatalf("child failed before being killed: %v\n%s", err, stderr.String())
-				}
-			case <-time.After(time.Duration(50+rng.IntN(350)) * time.Millisecond):
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				<-exited
-				kills++
-			}
-			continue
-		}
-		if err := <-exited; err != nil {
-			t.Fatalf("resume %d: %v\n%s", attempt, err, stderr.String())
-		}
-		finished = true
-	}
-	if !finished {
-		t.Fatal("the run did not finish after the kills")
-	}
-	t.Logf("killed %d times", kills)
+	kills := killAndResume(t, srv.URL, state)
 
 	b := crashPlan()
 	st := a.Stats()
@@ -230,4 +185,66 @@ func TestKill9AtRandomMomentsThenResume(t *testing.T) {
 	if strings.Contains(plan, `"4321"`) || strings.Contains(raw, `"4321"`) {
 		t.Error("a PIN reached the run directory")
 	}
+}
+
+// killAndResume runs the crash child against the stub served at url,
+// killing it with SIGKILL at random moments up to five times, then lets a
+// last resume finish; env selects the child's plan. It returns the kills.
+func killAndResume(t *testing.T, url, state string, env ...string) int {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 0))
+	t.Logf("seed %d", seed)
+
+	kills, finished := 0, false
+	for attempt := 0; attempt < 12 && !finished; attempt++ {
+		var stderr bytes.Buffer
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(append(os.Environ(), childEnv+"=1", childURL+"="+url, childState+"="+state), env...)
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ready := make(chan struct{})
+		exited := make(chan error, 1)
+		go func() {
+			if line, _ := bufio.NewReader(stdout).ReadString('\n'); line == "ready\n" {
+				close(ready)
+			}
+			_, _ = io.Copy(io.Discard, stdout)
+			exited <- cmd.Wait()
+		}()
+		if kills < 5 {
+			select {
+			case <-ready:
+			case err := <-exited:
+				t.Fatalf("child failed before starting: %v\n%s", err, stderr.String())
+			}
+			select {
+			case err := <-exited:
+				finished = err == nil
+				if err != nil {
+					t.Fatalf("child failed before being killed: %v\n%s", err, stderr.String())
+				}
+			case <-time.After(time.Duration(50+rng.IntN(350)) * time.Millisecond):
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				<-exited
+				kills++
+			}
+			continue
+		}
+		if err := <-exited; err != nil {
+			t.Fatalf("resume %d: %v\n%s", attempt, err, stderr.String())
+		}
+		finished = true
+	}
+	if !finished {
+		t.Fatal("the run did not finish after the kills")
+	}
+	t.Logf("killed %d times", kills)
+	return kills
 }

@@ -3,13 +3,13 @@ package run
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
+	"github.com/pbxbatch/pbxbatch/internal/redact"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -21,6 +21,16 @@ import (
 // context of remote calls, which outlives a cancel by DrainTimeout so that
 // a call in flight can finish and be recorded.
 func (r *runner) execute(ctx, callCtx context.Context, i int) completion {
+	x, c := r.prepare(i)
+	if x == nil {
+		return c
+	}
+	return x.loop(ctx, callCtx)
+}
+
+// prepare sets up op i's execution, or returns nil and its completion when
+// it cannot be sent at all.
+func (r *runner) prepare(i int) (*execution, completion) {
 	op := r.plan.Ops[i]
 	k := r.kinds.Kind(op.Kind)
 	action, _ := op.Action.Write()
@@ -34,18 +44,18 @@ func (r *runner) execute(ctx, callCtx context.Context, i int) completion {
 		r: r, i: i, op: op, k: k, change: change,
 		res: batch.Result{Op: i, Attempts: prior.Attempt, StartedAt: time.Now().UTC()},
 		// An earlier attempt of this run sent it: a Conflict may be our own
-		// create, and an in-flight mark means its outcome is unknown.
+		// create, and what it did is unknown until read back.
 		sentBefore: prior.Attempt > 0,
-		uncertain:  prior.Status == batch.StatusInFlight,
+		uncertain:  r.readBackFirst(i),
 	}
 	if action == adapters.Update || action == adapters.Delete {
 		x.before = op.Before
 	}
 	if p := secretMasked(k, rec); p != "" {
-		return x.fail(fmt.Sprintf("secret field %s holds the mask, not a value: this plan was saved without secrets; "+
+		return nil, x.fail(fmt.Sprintf("secret field %s holds the mask, not a value: this plan was saved without secrets; "+
 			"apply the workbook again (or resume with it) so the value can be sent", p))
 	}
-	return x.loop(ctx, callCtx)
+	return x, completion{}
 }
 
 // execution is the state of one operation's attempts.
@@ -89,7 +99,7 @@ func (x *execution) loop(ctx, callCtx context.Context) completion {
 		// instead of adding to this one. A mark for a call that then never
 		// goes out costs resume one read-back.
 		if r.opts.Journal != nil {
-			mark := journal.Entry{Op: x.i, Status: batch.StatusInFlight, Action: x.op.Action, Kind: x.op.Kind, Key: x.op.Key, Attempt: x.res.Attempts + 1}
+			mark := journal.Entry{Op: x.i, Status: batch.StatusInFlight, Action: x.op.Action, Sent: x.sentAs(), Kind: x.op.Kind, Key: x.op.Key, Attempt: x.res.Attempts + 1}
 			if err := r.opts.Journal.Sync(mark); err != nil {
 				// Never write what could not be recorded.
 				r.halt.Store(true)
@@ -114,7 +124,9 @@ func (x *execution) send(ctx, callCtx context.Context) (c completion, again bool
 	x.calls++
 	x.tries++
 	start := time.Now()
+	r.live.sending.Add(1)
 	result, err := r.conn.Apply(callCtx, x.change)
+	r.live.sending.Add(-1)
 	r.observe(x.k.Name, x.op.Action, time.Since(start))
 	// Decide before giving the slot back, so that a failure that stops
 	// the run halts it before another operation can start a call.
@@ -215,6 +227,8 @@ func (x *execution) released(c completion) (completion, bool) {
 // wait sleeps before the next try; false when the run was cancelled.
 func (x *execution) wait(ctx context.Context, err error) bool {
 	d := x.r.pacer.Backoff(x.tries, adapters.RetryAfterOf(err))
+	x.r.live.retrying.Add(1)
+	defer x.r.live.retrying.Add(-1)
 	return x.r.opts.Sleep(ctx, d) == nil
 }
 
@@ -251,6 +265,9 @@ func (x *execution) readBack(ctx context.Context) (done bool, msg string, err er
 }
 
 func (x *execution) succeed(id, msg string) completion {
+	if msg == "" && x.sentAs() != "" {
+		msg = "the create had landed in part (found on the target when read back); finished as an update"
+	}
 	x.res.Status = batch.StatusSucceeded
 	x.res.TargetID = id
 	x.res.Message = msg
@@ -270,16 +287,16 @@ func (x *execution) fatal(err error) completion {
 	return x.finish(StopAuth, fmt.Errorf("%w: %s", ErrAuth, msg))
 }
 
-// scrub masks the operation's secret values in a message: a platform may
-// echo a rejected value in its error (Spring validation messages do), and
-// messages reach the journal, the reports and the terminal.
+// scrub masks the operation's secret values, in every encoding, in a
+// message: a platform may echo a rejected value or the whole request in its
+// error (Spring validation messages do), and messages reach the journal,
+// the reports and the terminal.
 func (x *execution) scrub(msg string) string {
+	var secrets []string
 	for _, p := range x.k.SecretPaths() {
-		if v := x.change.Record.String(p); v != "" && v != schemas.Mask {
-			msg = strings.ReplaceAll(msg, v, schemas.Mask)
-		}
+		secrets = append(secrets, x.change.Record.String(p))
 	}
-	return msg
+	return redact.New(secrets...).String(msg)
 }
 
 func (x *execution) finish(stop string, err error) completion {
@@ -288,7 +305,9 @@ func (x *execution) finish(stop string, err error) completion {
 		x.r.halt.Store(true)
 	}
 	if x.r.opts.Journal != nil {
-		x.r.opts.Journal.Append(x.r.entry(x.i, x.res, x.before))
+		e := x.r.entry(x.i, x.res, x.before)
+		e.Sent = x.sentAs()
+		x.r.opts.Journal.Append(e)
 	}
 	return completion{op: x.i, res: x.res, fatal: stop, err: err, sent: x.calls > 0}
 }

@@ -15,6 +15,12 @@
 //
 // A failed operation does not stop the others; what depends on it is
 // marked blocked, once, naming the row at the root of the failure.
+//
+// Ready writes of a kind the connection batches (adapters.Batcher) share
+// one request, each journaled and reported on its own (batch.go). A
+// connection's end-of-run step (adapters.Finisher) runs once every
+// operation has its outcome, journaled so that resume runs it again if it
+// did not finish (finish.go).
 package run
 
 import (
@@ -25,6 +31,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pbxbatch/pbxbatch/internal/wait"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/batch"
@@ -47,7 +55,13 @@ type Options struct {
 	// Journal receives every transition; nil runs without checkpoints.
 	Journal *journal.Journal
 	// Prior is journal.Replay of an earlier attempt of this run: resume.
+	// Every operation it records an attempt of is read back before
+	// anything is sent again, whatever its recorded status.
 	Prior map[int]journal.Entry
+	// FromTarget reads back every operation before anything is sent, those
+	// Prior records as done included: for a journal that cannot be read,
+	// or a target restored from a backup since.
+	FromTarget bool
 	// Locker, when set, supplies the locks of operations whose plan has
 	// none (normally the planner fills Op.Locks from the adapter).
 	Locker adapters.Locker
@@ -61,6 +75,10 @@ type Options struct {
 	// supplies the retry backoff and the rate that progress shows. nil
 	// backs off with the defaults and shows no rate.
 	Pacer *pace.Pacer
+	// BatchSize caps how many ready writes of one kind and action go out
+	// in one request to a connection that batches them (adapters.Batcher);
+	// 0 = as many as the connection takes, 1 = never batch.
+	BatchSize int
 	// Sleep waits between retries; tests replace it to count and skip
 	// waits. It must return ctx's error when ctx ends first.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -79,6 +97,9 @@ type Outcome struct {
 	// "max-failures", "cancelled", "auth" or "journal".
 	Stopped   string  `json:"stopped,omitempty"`
 	FinalRate float64 `json:"final_rate,omitempty"` // pacing limit at the end (0 = unlimited)
+	// Step is the end-of-run step's outcome; nil when the connection has
+	// none or the run changed nothing it makes effective.
+	Step *batch.Step `json:"step,omitempty"`
 }
 
 // Reasons scheduling stops early (Outcome.Stopped).
@@ -111,6 +132,7 @@ type runner struct {
 	kinds *schemas.Set
 	opts  Options
 	pacer *pace.Pacer
+	feat  adapters.Features // of conn: batching, end-of-run step
 
 	res        []batch.Result
 	final      []bool
@@ -134,6 +156,7 @@ type runner struct {
 	doneN      int // operations with a final status, for progress
 	failedN    int
 	blockedN   int
+	live       live
 	done       chan completion
 
 	latMu sync.Mutex
@@ -159,11 +182,11 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 		opts.DrainTimeout = 30 * time.Second
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = pace.Sleep
+		opts.Sleep = wait.Sleep
 	}
 	n := len(p.Ops)
 	r := &runner{
-		conn: conn, plan: p, kinds: kinds, opts: opts, pacer: opts.Pacer,
+		conn: conn, plan: p, kinds: kinds, opts: opts, pacer: opts.Pacer, feat: adapters.FeaturesOf(nil, conn),
 		res: make([]batch.Result, n), final: make([]bool, n), started: make([]bool, n), waiting: make([]int, n),
 		dependents: make([][]int, n), locks: make([][]string, n),
 		lockHeld: map[string]bool{}, lockWait: map[string][]int{},
@@ -184,7 +207,9 @@ func newRunner(conn adapters.Conn, p *batch.Plan, kinds *schemas.Set, opts Optio
 		if op.Action != batch.OpNoop && op.Action != batch.OpBlocked && kinds.Kind(op.Kind) == nil {
 			return nil, fmt.Errorf("plan: operation %d (%s): unknown kind %q for adapter %s", i, op.Origin, op.Kind, kinds.Adapter)
 		}
-		r.res[i] = batch.Result{Op: i, Status: batch.StatusPending}
+		// Attempts carry over from earlier attempts of the run, blocked
+		// and skipped included: resume reads back whatever was ever sent.
+		r.res[i] = batch.Result{Op: i, Status: batch.StatusPending, Attempts: opts.Prior[i].Attempt}
 		for _, need := range op.Needs {
 			if need < 0 || need >= n || need == i {
 				return nil, fmt.Errorf("plan: operation %d (%s) needs operation %d, which is not in the plan", i, op.Origin, need)
@@ -263,8 +288,8 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(r.opts.DrainTimeout, cancelCalls) })
 	defer stopDrain()
 
-	r.event(Event{Type: EventStart}, started)
 	r.settleInitial()
+	r.event(Event{Type: EventStart}, started) // Done: what was settled before anything is sent
 
 	ctxDone := ctx.Done()
 	for {
@@ -285,8 +310,10 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 		r.stop(StopCancelled, nil)
 	}
 	r.skipRest()
+	step := r.endOfRun(ctx, callCtx)
 
 	out := r.outcome(started)
+	out.Step = step
 	r.event(Event{Type: EventEnd}, started)
 	switch r.stopped {
 	case StopCancelled:
@@ -303,7 +330,7 @@ func (r *runner) settleInitial() {
 	for i, op := range r.plan.Ops {
 		prior, seen := r.opts.Prior[i]
 		switch {
-		case seen && (prior.Status == batch.StatusSucceeded || prior.Status == batch.StatusNoop):
+		case seen && !r.opts.FromTarget && (prior.Status == batch.StatusSucceeded || prior.Status == batch.StatusNoop):
 			r.setResult(i, batch.Result{Op: i, Status: prior.Status, Message: prior.Message, TargetID: prior.TargetID, Attempts: prior.Attempt, FinishedAt: prior.At})
 			r.settle(i)
 		case op.Action == batch.OpNoop:
@@ -355,7 +382,7 @@ func (r *runner) settle(i int) {
 			if r.final[d] {
 				continue
 			}
-			r.record(d, batch.Result{Op: d, Status: batch.StatusBlocked, Message: msg, BlockedBy: &root}, nil)
+			r.record(d, batch.Result{Op: d, Status: batch.StatusBlocked, Message: msg, BlockedBy: &root, Attempts: r.res[d].Attempts}, nil)
 			r.final[d] = true
 			queue = append(queue, r.dependents[d]...)
 		}
@@ -383,6 +410,10 @@ func (r *runner) dispatch(ctx, callCtx context.Context) {
 		}
 		for _, l := range r.locks[i] {
 			r.lockHeld[l] = true
+		}
+		if n := r.batchLimit(i); n > 1 {
+			r.dispatchBatch(ctx, callCtx, i, n)
+			continue
 		}
 		r.inflight++
 		r.started[i] = true

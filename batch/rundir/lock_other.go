@@ -4,27 +4,22 @@ package rundir
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"strconv"
 )
 
-// acquire takes the run's lock by creating the lock file exclusively. Without
-// flock a crashed process leaves the file behind: the error says to remove
+// tryLock takes the lock by creating the file at path exclusively. Without
+// flock a crashed process leaves the file behind: staleHint says to remove
 // it once the named process is gone.
-func (d *Dir) acquire() error {
-	path := d.File(lockFile)
+func tryLock(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		data, _ := os.ReadFile(path)
-		return fmt.Errorf("run %s is in use by process %s; if that process is gone, remove %s", d.ID, data, path)
+		return nil, errHeld
 	}
-	if err != nil {
-		return fmt.Errorf("locking run %s: %w", d.ID, err)
-	}
-	_, _ = f.WriteString(strconv.Itoa(os.Getpid()))
-	d.lock = f
-	return nil
+	return f, err
+}
+
+func staleHint(path string) string {
+	return "; if that process is gone, remove " + path
 }
 
 // release removes the lock file at path, where it is now: not f.Name(),

@@ -51,20 +51,23 @@ const (
 
 // Meta is meta.json: what the run is and how it ended.
 type Meta struct {
-	ID          string       `json:"id"`
-	Adapter     string       `json:"adapter"`
-	Target      string       `json:"target"`
-	TargetURL   string       `json:"target_url,omitempty"`
-	Input       string       `json:"input"`
-	InputSHA256 string       `json:"input_sha256,omitempty"`
-	Ops         int          `json:"ops"` // operations in the plan
-	Started     time.Time    `json:"started"`
-	Finished    time.Time    `json:"finished,omitzero"`
-	State       State        `json:"state"`
-	Counts      batch.Counts `json:"counts"`
-	Error       string       `json:"error,omitempty"` // why a failed run stopped; never a secret
-	PID         int          `json:"pid,omitempty"`   // of the process running it last
-	Resumes     int          `json:"resumes,omitempty"`
+	ID          string `json:"id"`
+	Adapter     string `json:"adapter"`
+	Target      string `json:"target"`
+	TargetURL   string `json:"target_url,omitempty"`
+	Input       string `json:"input"`
+	InputSHA256 string `json:"input_sha256,omitempty"`
+	// PlanSHA256 is plan.json's as the run saved it: resume and report
+	// refuse a plan changed since.
+	PlanSHA256 string       `json:"plan_sha256,omitempty"`
+	Ops        int          `json:"ops"` // operations in the plan
+	Started    time.Time    `json:"started"`
+	Finished   time.Time    `json:"finished,omitzero"`
+	State      State        `json:"state"`
+	Counts     batch.Counts `json:"counts"`
+	Error      string       `json:"error,omitempty"` // why a failed run stopped; never a secret
+	PID        int          `json:"pid,omitempty"`   // of the process running it last
+	Resumes    int          `json:"resumes,omitempty"`
 }
 
 // Dir is an open, locked run directory.
@@ -120,11 +123,13 @@ func CreateWithPlan(stateDir string, m Meta, p *batch.Plan) (*Dir, error) {
 	}
 	if p != nil {
 		m.Ops = len(p.Ops)
-		if err := plan.Save(d.File(PlanFile), p); err != nil {
+		sum, err := savePlan(d.File(PlanFile), p)
+		if err != nil {
 			d.Close()
 			os.RemoveAll(tmp)
 			return nil, err
 		}
+		m.PlanSHA256 = sum
 	}
 	d.meta = m
 	if err := d.writeMeta(); err != nil {
@@ -237,16 +242,56 @@ func (d *Dir) writeMeta() error {
 // WritePlan saves the plan (secrets must already be masked) and records
 // its size in the metadata.
 func (d *Dir) WritePlan(p *batch.Plan) error {
-	if err := plan.Save(d.File(PlanFile), p); err != nil {
+	sum, err := savePlan(d.File(PlanFile), p)
+	if err != nil {
 		return err
 	}
-	return d.Update(func(m *Meta) { m.Ops = len(p.Ops) })
+	return d.Update(func(m *Meta) { m.Ops, m.PlanSHA256 = len(p.Ops), sum })
 }
 
 // ReadPlan reads plan.json of the run directory, with plan.Load's checks
-// (format version, operation ids and dependencies).
+// (format version, operation ids and dependencies) and the SHA-256 the
+// run recorded.
 func (d *Dir) ReadPlan() (*batch.Plan, error) {
-	return plan.Load(d.File(PlanFile))
+	return ReadPlan(d.Path, d.Meta())
+}
+
+// ReadPlan reads plan.json of the run in dir whose meta is m, refusing a
+// plan that is not the one the run saved: resuming an edited plan would
+// apply what nobody reviewed, and its journal would describe other
+// operations.
+func ReadPlan(dir string, m Meta) (*batch.Plan, error) {
+	path := filepath.Join(dir, PlanFile)
+	if m.PlanSHA256 != "" {
+		sum, err := plan.HashInput(path)
+		if err != nil {
+			return nil, err
+		}
+		if sum != m.PlanSHA256 {
+			return nil, fmt.Errorf("%s changed since run %s saved it (sha256 %.12s…, recorded %.12s… in %s): "+
+				"a run carries on only with the plan it started; put the original back, or plan and apply again", path, m.ID, sum, m.PlanSHA256, MetaFile)
+		}
+	}
+	return plan.Load(path)
+}
+
+// savePlan saves p at path and returns the file's SHA-256.
+func savePlan(path string, p *batch.Plan) (string, error) {
+	if err := plan.Save(path, p); err != nil {
+		return "", err
+	}
+	return plan.HashInput(path)
+}
+
+// SetAsideJournal renames a journal that cannot be read (a damaged line)
+// to journal.damaged-<time>.jsonl, kept for whoever investigates, so that
+// resume --from-target can start a new one.
+func (d *Dir) SetAsideJournal() (string, error) {
+	to := d.File("journal.damaged-" + time.Now().UTC().Format("20060102-150405") + ".jsonl")
+	if err := os.Rename(d.File(JournalFile), to); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("setting the damaged journal aside: %w", err)
+	}
+	return to, nil
 }
 
 // Close releases the lock. The directory stays.
@@ -306,11 +351,15 @@ func stat(path string) (Info, error) {
 	if m.State == Running && !held(filepath.Join(path, lockFile)) {
 		info.State = Interrupted
 	}
-	if info.State == Running || info.State == Interrupted {
-		counts, err := journalCounts(filepath.Join(path, JournalFile), m.Ops)
-		if err != nil {
-			return info, err
-		}
+	if info.State == Succeeded {
+		return info, nil // nothing left to resume: its journal is not read
+	}
+	counts, err := journalCounts(filepath.Join(path, JournalFile), m.Ops)
+	switch {
+	case err != nil:
+		// Shown, not fatal: the run is still there to be resumed.
+		info.Error = fmt.Sprintf("%v; pbxbatch resume --from-target %s reads every operation back from the target instead", err, m.ID)
+	case info.State == Running || info.State == Interrupted:
 		info.Counts = counts
 	}
 	return info, nil
@@ -356,6 +405,8 @@ func List(stateDir string) ([]Info, error) {
 		}
 		out = append(out, info)
 	}
-	slices.SortFunc(out, func(a, b Info) int { return cmp.Compare(b.ID, a.ID) })
+	// Newest first by start time: ids have one-second resolution, and two
+	// runs started within a second must still come in order.
+	slices.SortFunc(out, func(a, b Info) int { return cmp.Or(b.Started.Compare(a.Started), cmp.Compare(b.ID, a.ID)) })
 	return out, nil
 }

@@ -56,7 +56,8 @@ func TestListNewestFirstWithCounts(t *testing.T) {
 	first.Finish(c, "", nil)
 	first.Close()
 
-	time.Sleep(1100 * time.Millisecond) // ids have one-second resolution
+	// Within the same second as the next run: List orders by start time,
+	// not by id alone.
 	// A run that crashed: meta says running, the lock is gone, the journal
 	// knows two operations.
 	crashed, _ := rundir.Create(state, rundir.Meta{Target: "lab", Input: "b.xlsx"})
@@ -101,5 +102,16 @@ func TestCreateWithPlanAppearsWithItsPlan(t *testing.T) {
 	}
 	if d.Meta().Ops != 1 {
 		t.Errorf("meta counts %d ops, want 1", d.Meta().Ops)
+	}
+	// An edited plan.json is refused: a run carries on only with its own.
+	if d.Meta().PlanSHA256 == "" {
+		t.Fatal("meta.json records no plan SHA-256")
+	}
+	p.Ops[0].Action = batch.OpDelete
+	if err := plan.Save(d.File(rundir.PlanFile), p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ReadPlan(); err == nil || !strings.Contains(err.Error(), "changed since run "+d.ID) {
+		t.Errorf("edited plan read as %v, want it refused", err)
 	}
 }

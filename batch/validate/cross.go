@@ -25,7 +25,23 @@ type cross struct {
 	pending map[refID]*pendingRef               // references to keys not seen (yet)
 	self    map[*schemas.Kind]map[uint64]*selfNode
 	only    *schemas.Kind // --kind: references to other kinds are not judged
+	// names keeps the first maxNames keys of each kind as text, to suggest
+	// one for a reference to a key no sheet holds ("Goteborg").
+	names map[*schemas.Kind][]string
+	// examples are the template example rows seen; they are an error when
+	// the workbook holds other rows too (judged at the end).
+	examples []exampleRow
+	v        *Validator
 }
+
+type exampleRow struct {
+	at   diag.Origin
+	kind *schemas.Kind
+	key  string
+}
+
+// maxNames bounds the keys kept per kind for suggestions.
+const maxNames = 10000
 
 // pos is a cell: table index, row, and cell index in the row.
 type pos struct {
@@ -67,9 +83,10 @@ type selfNode struct {
 	at        pos // the parent cell
 }
 
-func newCross(set *schemas.Set, only *schemas.Kind) *cross {
+func newCross(v *Validator) *cross {
 	return &cross{
-		set: set, seed: maphash.MakeSeed(), only: only,
+		set: v.set, seed: maphash.MakeSeed(), only: v.kind, v: v,
+		names:   map[*schemas.Kind][]string{},
 		keys:    map[*schemas.Kind]map[uint64]uint64{},
 		pending: map[refID]*pendingRef{},
 		self:    map[*schemas.Kind]map[uint64]*selfNode{},
@@ -103,7 +120,7 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 		first := sp.cols[sp.keyCols[0]]
 		if p, dup := keys[h]; dup {
 			o := first.origin
-			o.Row = int(row)
+			o.Row, o.Part, o.Parts = int(row), r.row.Origin.Part, r.row.Origin.Parts
 			r.diags.Add(diag.Diagnostic{Severity: diag.Error, Origin: o, Field: first.field.Path, Code: "key.duplicate",
 				Message: fmt.Sprintf("%s %q is already at %s; each %s may appear once: remove one row or change its key", k.Name, key, x.origin(unpack(p)), k.Name),
 				Value:   key})
@@ -111,6 +128,12 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 		} else {
 			keys[h] = pos{sp.tableIdx, row, uint32(first.idx)}.pack()
 			delete(x.pending, refID{k, h})
+			if len(x.names[k]) < maxNames {
+				x.names[k] = append(x.names[k], key)
+			}
+		}
+		if r.example && len(x.examples) < x.v.opts.MaxDiags {
+			x.examples = append(x.examples, exampleRow{r.row.Origin, k, key})
 		}
 	}
 	for _, ref := range k.Refs {
@@ -127,12 +150,9 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 			continue // a catalogue of the platform: never in a workbook, plan checks it
 		}
 		at := pos{sp.tableIdx, row, uint32(sp.cols[ci].idx)}
-		vals, many := v.([]any)
-		if !many {
-			vals = []any{v}
-		}
-		for _, item := range vals {
-			text := schemas.Text(item)
+		_, many := v.([]any)
+		for _, key := range ref.Keys(r.row.Set) {
+			text := target.KeyOf(key)
 			h := x.hash(text)
 			if target == k && r.keyOK && !many {
 				x.selfRef(k, r, ref.Field, h, at)
@@ -150,6 +170,10 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 	}
 }
 
+// maxSuggested bounds the references that get a suggestion, each a scan of
+// up to maxNames keys.
+const maxSuggested = 200
+
 func (x *cross) selfRef(k *schemas.Kind, r *rowResult, field string, parent uint64, at pos) {
 	nodes := x.self[k]
 	if nodes == nil {
@@ -161,8 +185,16 @@ func (x *cross) selfRef(k *schemas.Kind, r *rowResult, field string, parent uint
 }
 
 // finish reports what only the end of the input can tell: references no
-// sheet satisfied, and records that are their own ancestors.
-func (x *cross) finish(out *diag.List) {
+// sheet satisfied, records that are their own ancestors, and template
+// example rows kept among rows rows of real data.
+func (x *cross) finish(rows int, out *diag.List) {
+	if rows > len(x.examples) {
+		for _, e := range x.examples {
+			out.Add(x.v.judged(diag.Diagnostic{Severity: diag.Error, Origin: e.at, Code: "template.example_row",
+				Message: fmt.Sprintf("this row is the template's example %s (%s %q), left in a workbook of real rows: importing it would create that %s or overwrite a real one with the same key; delete the row (or pass --accept template.example_row if it is meant)", e.kind.Name, strings.Join(e.kind.Key, " / "), e.key, e.kind.Name),
+				Value:   e.key}))
+		}
+	}
 	refs := make([]*pendingRef, 0, len(x.pending))
 	for id, p := range x.pending {
 		if x.only != nil && id.kind != x.only {
@@ -170,16 +202,20 @@ func (x *cross) finish(out *diag.List) {
 		}
 		refs = append(refs, p)
 	}
-	slices.SortFunc(refs, func(a, b *pendingRef) int { return cmpPos(a.first, b.first) })
-	for _, p := range refs {
+	slices.SortFunc(refs, func(a, b *pendingRef) int { return cmp.Or(cmpPos(a.first, b.first), strings.Compare(a.text, b.text)) })
+	for i, p := range refs {
 		target := p.target
 		more := ""
 		if p.count > 1 {
 			more = fmt.Sprintf(" (and %d more row(s) refer to it)", p.count-1)
 		}
-		out.Add(diag.Diagnostic{Severity: diag.Warning, Origin: x.origin(p.first), Field: p.field, Code: "ref.not_in_workbook",
-			Message: fmt.Sprintf("%s %q is in no sheet of this input%s; that is fine if the target already has it (plan checks), otherwise add it to the %s sheet or fix the name", target.Name, p.text, more, target.Plural),
-			Value:   p.text})
+		msg := fmt.Sprintf("%s %q is in no sheet of this input%s; that is fine if the target already has it (plan checks), otherwise add it to the %s sheet or fix the name", target.Name, p.text, more, target.Plural)
+		if i < maxSuggested {
+			if j := nearest(p.text, x.names[target], 2); j >= 0 {
+				msg = fmt.Sprintf("%s %q is in no sheet of this input%s; did you mean %q, which the %s sheet has? Fix the name, unless the target already has %q (plan checks)", target.Name, p.text, more, x.names[target][j], target.Plural, p.text)
+			}
+		}
+		out.Add(diag.Diagnostic{Severity: diag.Warning, Origin: x.origin(p.first), Field: p.field, Code: "ref.not_in_workbook", Message: msg, Value: p.text})
 	}
 	for k, nodes := range x.self {
 		x.cycles(k, nodes, out)

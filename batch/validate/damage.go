@@ -33,17 +33,17 @@ func numberLike(f *schemas.Field) bool {
 
 // guardDamage checks one item of a number-like cell. It returns the
 // findings; an error finding means the value is certainly wrong and must not
-// be converted further.
+// be converted further. A lost + is judged per column (plusColumn).
 func guardDamage(f *schemas.Field, s string) []finding {
 	var out []finding
 	s = strings.TrimSpace(s)
 	if plainNumber(s) {
 		// Digits with at most a leading +: no date, exponent or tail to
 		// look for, and the common case, so skip the expressions.
-		if f.Text == "phone" && lostPlus(s) {
-			return []finding{lostPlusFinding(f, s)}
-		}
 		return nil
+	}
+	if _, mac := NormalizeMAC(s); mac && f.Rule != "" {
+		return nil // "001122334E55" is a MAC address, not 1.122334E+60
 	}
 	q := shown(f, s)
 	switch {
@@ -68,9 +68,17 @@ func guardDamage(f *schemas.Field, s string) []finding {
 	return out
 }
 
-func lostPlusFinding(f *schemas.Field, s string) finding {
-	return finding{diag.Warning, "read.lost_plus",
-		shown(f, s) + " looks like an international (E.164) number that lost its leading +; if it is, write +" + strings.Trim(shown(f, s), `"`) + " (format the column as Text so Excel keeps the +)"}
+// numberCell is the finding for a cell the spreadsheet stores as a number
+// in a column the schema keeps as text: the number may be exactly what was
+// typed, or may have lost what numbers cannot hold.
+func numberCell(f *schemas.Field, s string) finding {
+	q := shown(f, s)
+	if f.Text == "phone" {
+		return finding{diag.Error, "read.number_cell",
+			q + " is stored as a number, not as text, so a leading + or 0 is gone (+46701234567 becomes 46701234567, 0701234567 becomes 701234567); format the column as Text and type the number again with its + (or start the cell with an apostrophe: '+46…)"}
+	}
+	return finding{diag.Error, "read.number_cell",
+		q + " is stored as a number, not as text, and a number has no leading zeros (0040 becomes 40); if the value starts with 0, format the column as Text and type it again (or start the cell with an apostrophe: '0040); if it is right as it is, pass --accept read.number_cell"}
 }
 
 // plainNumber: digits, optionally after one leading "+".
@@ -80,9 +88,59 @@ func plainNumber(s string) bool {
 
 // lostPlus: an E.164 number without its "+" is 11 to 15 digits starting
 // with a country code (never 0). National numbers are written with their
-// trunk 0 or are 10 digits or fewer, so they do not trigger it.
+// trunk 0 or are 10 digits or fewer, so they do not trigger it alone.
 func lostPlus(s string) bool {
 	return len(s) >= 11 && len(s) <= 15 && allDigits(s) && s[0] != '0'
+}
+
+// maybeE164 is a number that lost its + when the rest of its column has
+// one: 8 to 15 digits with a country code (+4681234000, Stockholm, is 10).
+func maybeE164(s string) bool {
+	return len(s) >= 8 && len(s) <= 15 && allDigits(s) && s[0] != '0'
+}
+
+// plusColumn watches one "phone" column for numbers that lost their +. A
+// number that looks international (11-15 digits) is suspicious alone; a
+// shorter one (a 10-digit Swedish +46…) only when the rest of the column
+// carries +, which the end of the table tells.
+type plusColumn struct {
+	col      int
+	plus     int    // values starting with +
+	plain    int    // digits-only values that may have lost it
+	suspects []cell // the first maxSuspects of them
+}
+
+func (p *plusColumn) observe(row int, s string) {
+	switch {
+	case strings.HasPrefix(s, "+"):
+		p.plus++
+	case maybeE164(s):
+		p.plain++
+		if len(p.suspects) < maxSuspects {
+			p.suspects = append(p.suspects, cell{row, s})
+		}
+	}
+}
+
+// verdict reports each suspect, and whether the column carries + (then the
+// number is certainly wrong).
+func (p *plusColumn) verdict(report func(s cell, carries bool)) {
+	carries := p.plus > 0 && p.plus >= p.plain
+	for _, s := range p.suspects {
+		if carries || lostPlus(s.text) {
+			report(s, carries)
+		}
+	}
+}
+
+func lostPlusFinding(f *schemas.Field, s string, carries bool) finding {
+	fix := "if it is, write +" + strings.Trim(shown(f, s), `"`) + " (format the column as Text so the spreadsheet keeps the +)"
+	if !carries {
+		return finding{diag.Warning, "read.lost_plus",
+			shown(f, s) + " looks like an international (E.164) number that lost its leading +; " + fix}
+	}
+	return finding{diag.Error, "read.lost_plus",
+		shown(f, s) + " has no leading + while the other numbers of this column have one: a spreadsheet drops the + of a number; " + fix + ", or pass --accept read.lost_plus if it is right"}
 }
 
 // shown quotes a value for a message, or stands in the mask for a secret.
@@ -119,7 +177,9 @@ type cell struct {
 	text string
 }
 
-const maxSuspects = 50
+// maxSuspects bounds what a column watcher keeps per length; the
+// diagnostics cap (Options.MaxDiags) bounds what is reported.
+const maxSuspects = 1000
 
 func newZeroColumn(col int) *zeroColumn {
 	return &zeroColumn{col: col, zeroLen: map[int]int{}, plainLen: map[int]int{}, example: map[int]cell{}, perLength: map[int]int{}}

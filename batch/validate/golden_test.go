@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	sipxsample "github.com/pbxbatch/pbxbatch/adapters/sipx/sample"
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/pbxbatch/pbxbatch/internal/sampledata"
@@ -75,39 +76,64 @@ func TestSampleCSVIsUpToDate(t *testing.T) {
 
 // Each broken workbook must produce exactly its golden diagnostics, and
 // those must include the codes the case exists for (so -update cannot
-// bless a validator that stopped noticing).
+// bless a validator that stopped noticing). A case that cannot be read to
+// its end must fail with its error instead.
 func TestBrokenGoldens(t *testing.T) {
-	for _, c := range sampledata.Broken() {
-		t.Run(c.Name, func(t *testing.T) {
-			path := filepath.Join(sampleDir, "broken", c.File())
-			res, _ := validateFile(t, path, Options{Kind: c.Kind})
-			for i := range res.Diags {
-				res.Diags[i].File = filepath.Base(res.Diags[i].File)
-			}
-			got, err := json.MarshalIndent(orEmpty(res.Diags), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			golden := filepath.Join(sampleDir, "broken", c.Name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./batch/validate -run TestBrokenGoldens -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("diagnostics differ from %s:\n got %s\nwant %s", golden, got, want)
-			}
-			for _, code := range c.Want {
-				if !slices.ContainsFunc(res.Diags, func(d diag.Diagnostic) bool { return d.Code == code }) {
-					t.Errorf("case %s must report %s; got:\n%s", c.Name, code, dump(res.Diags))
-				}
-			}
-		})
+	for _, adapter := range []string{"mxone", "sipx"} {
+		cases := append(sampledata.Broken(), sampledata.Customer()...)
+		if adapter == "sipx" {
+			cases = sipxsample.Broken()
+		}
+		dir := filepath.Join("../../testdata", adapter, "broken")
+		for _, c := range cases {
+			t.Run(adapter+"/"+c.Name, func(t *testing.T) {
+				checkGolden(t, adapter, dir, c)
+			})
+		}
+	}
+}
+
+func checkGolden(t *testing.T, adapter, dir string, c sampledata.Case) {
+	path := filepath.Join(dir, c.File())
+	v, err := New(schemas.MustLoad(adapter), Options{Kind: c.Kind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := v.File(context.Background(), path, nil)
+	if c.Err != "" {
+		if err == nil || !strings.Contains(err.Error(), c.Err) {
+			t.Fatalf("err %v, want one saying %q", err, c.Err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	for i := range res.Diags {
+		res.Diags[i].File = filepath.Base(res.Diags[i].File)
+	}
+	got, err := json.MarshalIndent(orEmpty(res.Diags), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	golden := filepath.Join(dir, c.Name+".golden.json")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./batch/validate -run TestBrokenGoldens -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("diagnostics differ from %s:\n got %s\nwant %s", golden, got, want)
+	}
+	for _, code := range c.Want {
+		if !slices.ContainsFunc(res.Diags, func(d diag.Diagnostic) bool { return d.Code == code }) {
+			t.Errorf("case %s must report %s; got:\n%s", c.Name, code, dump(res.Diags))
+		}
 	}
 }
 
@@ -151,4 +177,13 @@ func TestSecretsNeverShown(t *testing.T) {
 	if masked < 4 {
 		t.Errorf("want the secret cells' values masked, got %d masked:\n%s", masked, dump(res.Diags))
 	}
+}
+
+// A workbook really saved by LibreOffice (testdata/mxone/libreoffice:
+// extensions.csv opened in Calc and saved as xlsx, committed as saved):
+// its numbers are t="n" cells with LibreOffice's "General" format, and
+// every one in a digits-as-text column is reported.
+func TestLibreOfficeSaved(t *testing.T) {
+	c := sampledata.Case{Name: "extensions", Ext: ".xlsx", Want: []string{"read.number_cell"}}
+	checkGolden(t, "mxone", filepath.Join(sampleDir, "libreoffice"), c)
 }

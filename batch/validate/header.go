@@ -34,9 +34,13 @@ type spec struct {
 	// creates a record (a sheet of updates or deletes does not need them).
 	lacking  []*schemas.Field
 	zero     []*zeroColumn // leading-zero watch on "digits" columns
-	raw      any           // the decoded schema, to explain if/then conditions
-	tableIdx uint32        // the table's index in cross
-	fast     *fastSchema   // nil when the schema needs the full validator
+	plus     []*plusColumn // lost-+ watch on "phone" columns
+	example  []exampleCell // the template's example row of the kind, when it has one
+	export   bool          // the input is a pbxbatch export (read-only columns are its own)
+	v        *Validator
+	raw      any         // the decoded schema, to explain if/then conditions
+	tableIdx uint32      // the table's index in cross
+	fast     *fastSchema // nil when the schema needs the full validator
 	// keepCells fills Row.Cells; only worth it when rows are emitted (the
 	// planner reports by cell), not when validation is all that is asked.
 	keepCells bool
@@ -45,8 +49,8 @@ type spec struct {
 // headerFor maps a table's header onto kind k. It reports every problem of
 // the header and returns ok=false when rows cannot be checked meaningfully
 // (a key column is missing).
-func headerFor(t *table, k *schemas.Kind, rules Rules, out *diag.List) (sp *spec, ok bool) {
-	sp = &spec{kind: k, table: t, byPath: map[string]int{}, actionCol: -1, raw: decodeRaw(k)}
+func (v *Validator) headerFor(t *table, k *schemas.Kind, out *diag.List) (sp *spec, ok bool) {
+	sp = &spec{kind: k, table: t, byPath: map[string]int{}, actionCol: -1, raw: decodeRaw(k), v: v, export: t.export, example: exampleOf(k)}
 	sp.fast = compileFast(sp.raw)
 	seen := map[string]int{} // field path or "action" -> header index
 	ok = true
@@ -85,16 +89,16 @@ func headerFor(t *table, k *schemas.Kind, rules Rules, out *diag.List) (sp *spec
 			sp.actionCol = i
 			continue
 		}
-		c := column{idx: i, field: f, origin: o, key: slices.Contains(k.Key, f.Path)}
-		if r, ok := rules[ruleKey(k.Adapter, k.Name, f.Path)]; ok {
-			c.rule = &r
-		}
+		c := column{idx: i, field: f, origin: o, key: slices.Contains(k.Key, f.Path), rule: v.rules[f]}
 		sp.byPath[f.Path] = len(sp.cols)
 		if c.key {
 			sp.keyCols = append(sp.keyCols, len(sp.cols))
 		}
 		if f.Text == "digits" && f.Type == "string" {
 			sp.zero = append(sp.zero, newZeroColumn(len(sp.cols)))
+		}
+		if f.Text == "phone" && f.Type == "string" {
+			sp.plus = append(sp.plus, &plusColumn{col: len(sp.cols)})
 		}
 		sp.cols = append(sp.cols, c)
 	}
@@ -148,17 +152,84 @@ func findField(k *schemas.Kind, name string) *schemas.Field {
 
 // nearestField suggests the field a mistyped header probably meant.
 func nearestField(k *schemas.Kind, name string) string {
-	best, bestD := "", 4 // suggest only close matches
-	low := strings.ToLower(name)
+	var cands, paths []string
 	for _, f := range k.Fields {
-		for _, cand := range []string{f.Path, f.Title} {
-			if d := spelling.Distance(low, strings.ToLower(cand)); d < bestD {
-				best, bestD = f.Path, d
-			}
+		cands = append(cands, f.Path, f.Title)
+		paths = append(paths, f.Path, f.Path)
+	}
+	if i := nearest(name, cands, 3); i >= 0 {
+		return paths[i]
+	}
+	return ""
+}
+
+// maxSuggestLen bounds the text a suggestion is computed for: edit
+// distance costs the product of the lengths, and a 20 MB header cell is
+// damage, not a typo.
+const maxSuggestLen = 64
+
+// nearest returns the index of the candidate a mistyped name probably
+// meant, or -1: the same text but for case and accents ("Goteborg" for
+// "Göteborg") first, then the closest within maxDist edits (and at most
+// half the name's length, so that "a" suggests nothing). Names that differ
+// only in digits are different numbers, not typos ("u000003", "u000000").
+func nearest(name string, cands []string, maxDist int) int {
+	if name == "" || len(name) > maxSuggestLen {
+		return -1
+	}
+	folded, letters := fold(name), noDigits(name)
+	best, bestD := -1, min(maxDist, max(1, (len([]rune(name))+1)/2))+1
+	for i, c := range cands {
+		if c == "" || len(c) > maxSuggestLen || c == name {
+			continue
+		}
+		fc := fold(c)
+		if fc == folded {
+			return i
+		}
+		if noDigits(c) == letters {
+			continue
+		}
+		if d := spelling.Distance(folded, fc); d < bestD {
+			best, bestD = i, d
 		}
 	}
 	return best
 }
+
+func noDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// fold lower-cases and drops the accents of Latin letters, so that
+// "Göteborg", "GOTEBORG" and "goteborg" compare equal.
+func fold(s string) string {
+	return strings.Map(func(r rune) rune {
+		if a, ok := unaccented[r]; ok {
+			return a
+		}
+		return r
+	}, strings.ToLower(s))
+}
+
+var unaccented = func() map[rune]rune {
+	m := map[rune]rune{}
+	for _, p := range []string{"aàáâãäåā", "cçč", "eèéêëē", "iìíîïī", "nñń", "oòóôõöøō", "sšś", "uùúûüū", "yýÿ", "zžźż"} {
+		r := []rune(p)
+		for _, x := range r[1:] {
+			m[x] = r[0]
+		}
+	}
+	return m
+}()
+
+// actions are the values of the action column, for suggestions.
+var actions = []string{string(batch.Upsert), string(batch.CreateRow), string(batch.UpdateRow), string(batch.DeleteRow)}
 
 // parseAction reads the action column: blank is upsert.
 func parseAction(s string) (batch.RowAction, bool) {

@@ -22,11 +22,15 @@ import (
 type rowResult struct {
 	row     batch.Row
 	diags   diag.List
-	blank   bool // every cell empty: skipped (the reader reports blank rows)
-	bad     bool // at least one error: not emitted
-	creates bool // action create or upsert
-	keyOK   bool // every key field converted cleanly
+	blank   bool   // every cell empty: skipped (the reader reports blank rows)
+	bad     bool   // at least one error: not emitted
+	creates bool   // action create or upsert
+	keyOK   bool   // every key field converted cleanly
+	numeric []bool // per spec column: the cell is stored as a number (nil: none is)
+	example bool   // the row is the template's example row of its kind
 }
+
+func (r *rowResult) isNumeric(col int) bool { return col < len(r.numeric) && r.numeric[col] }
 
 // check runs layer 1 on one row. It is called concurrently and only reads sp.
 func (sp *spec) check(wr workbook.Row) rowResult {
@@ -49,8 +53,9 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 		} else {
 			d.Origin = res.row.Origin
 		}
+		d = sp.v.judged(d)
 		res.diags = append(res.diags, d)
-		if sev == diag.Error {
+		if d.Severity == diag.Error {
 			res.bad = true
 		}
 	}
@@ -61,8 +66,11 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 		a, ok := parseAction(raw)
 		if !ok {
 			o := t.cellOrigin(wr.Num, sp.actionCol)
-			res.diags = append(res.diags, diag.Diagnostic{Severity: diag.Error, Origin: o, Field: "action", Code: "schema.action",
-				Message: fmt.Sprintf("action %q is not one of upsert (the default when blank), create, update, delete", raw), Value: raw})
+			msg := fmt.Sprintf("action %q is not one of upsert (the default when blank), create, update, delete", raw)
+			if i := nearest(strings.TrimSpace(raw), actions, 2); i >= 0 {
+				msg += fmt.Sprintf("; did you mean %s?", actions[i])
+			}
+			res.diags = append(res.diags, diag.Diagnostic{Severity: diag.Error, Origin: o, Field: "action", Code: "schema.action", Message: msg, Value: raw})
 			res.bad = true
 		}
 		action = a
@@ -82,8 +90,18 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 		f := c.field
 		raw := cellText(wr.Cells, c.idx)
 		text := strings.TrimSpace(raw)
-		if text == "" || f.ReadOnly || (action == batch.DeleteRow && !c.key) {
-			continue // blank keeps the target's value; read-only columns come from exports
+		if text == "" || (action == batch.DeleteRow && !c.key) {
+			continue // blank keeps the target's value
+		}
+		if c.idx < len(wr.Numeric) && wr.Numeric[c.idx] {
+			if res.numeric == nil {
+				res.numeric = make([]bool, len(sp.cols))
+			}
+			res.numeric[i] = true
+		}
+		if f.ReadOnly {
+			sp.readOnly(&res, c, text, add)
+			continue
 		}
 		if text == batch.ClearToken {
 			if c.key || f.Required {
@@ -116,10 +134,16 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 		}
 		if !stop && c.rule != nil {
 			var err error
-			if val, err = c.rule.Check(val); err != nil {
+			if val, err = c.rule.Check(f, val); err != nil {
 				add(c, diag.Error, c.rule.Code, err.Error(), raw)
 				stop = true
 			}
+		}
+		if !stop && res.isNumeric(i) && f.Text != "" {
+			// The value may be right: it is kept (the key still counts for
+			// duplicates and references), and the error keeps the row out.
+			fd := numberCell(f, text)
+			add(c, fd.sev, fd.code, fd.msg, raw)
 		}
 		if stop {
 			fail(f.Path)
@@ -152,7 +176,62 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 	if action != batch.DeleteRow {
 		sp.schemaCheck(&res, failed, add)
 	}
+	res.example = sp.isExample(res.row.Set)
 	return res
+}
+
+// readOnly keeps the value of a read-only column for the planner (which
+// says when the target's differs) and warns that it will not be applied,
+// unless the input is an export, where pbxbatch wrote it itself.
+func (sp *spec) readOnly(res *rowResult, c *column, text string, add func(*column, diag.Severity, string, string, string)) {
+	if res.row.ReadOnly == nil {
+		res.row.ReadOnly = schemas.Record{}
+	}
+	res.row.ReadOnly.Set(c.field.Path, text)
+	if sp.keepCells {
+		o := c.origin
+		o.Row = res.row.Origin.Row
+		res.row.Cells[c.field.Path] = o
+	}
+	if !sp.export {
+		add(c, diag.Warning, "schema.read_only", fmt.Sprintf("%s (%s) is read-only: exports show it for audits, but the platform offers no way to set it, so this value will not be applied (plan says where it differs); clear the column, or start its header with # to keep it as a note", c.field.Path, c.field.Title), text)
+	}
+}
+
+// exampleCell is one value of a template's example row.
+type exampleCell struct{ path, text string }
+
+// exampleOf returns the cells of the example row a template shows for k:
+// the first example of every field that has one (templates write exactly
+// these), or nil when the key has none (no row can be the example).
+func exampleOf(k *schemas.Kind) []exampleCell {
+	var out []exampleCell
+	for _, f := range k.Fields {
+		if len(f.Examples) > 0 && !f.ReadOnly && !f.Secret {
+			out = append(out, exampleCell{f.Path, f.Examples[0]})
+		}
+	}
+	for _, key := range k.Key {
+		if !slices.ContainsFunc(out, func(e exampleCell) bool { return e.path == key }) {
+			return nil
+		}
+	}
+	return out
+}
+
+// isExample reports whether a row holds every value of its kind's example
+// row: the template's row 2, kept. Other cells may differ.
+func (sp *spec) isExample(set schemas.Record) bool {
+	if len(sp.example) == 0 {
+		return false
+	}
+	for _, e := range sp.example {
+		v, ok := set.Get(e.path)
+		if !ok || schemas.Text(v) != e.text {
+			return false
+		}
+	}
+	return true
 }
 
 // schemaCheck validates the converted record with the kind's compiled
@@ -200,6 +279,9 @@ func (sp *spec) schemaCheck(res *rowResult, failed map[string]bool, add func(*co
 				if v, ok := res.row.Set.Get(m.path); ok {
 					raw = schemas.Text(v)
 				}
+				if m.code == "schema.enum" {
+					m.msg += enumHint(c.field, raw)
+				}
 				add(&c, diag.Error, m.code, m.msg, raw)
 			}
 		}
@@ -225,6 +307,10 @@ func convertCell(f *schemas.Field, text string) (any, []finding) {
 	if f.Type == "array" {
 		var items []any
 		var finds []finding
+		if strings.Contains(text, ",") && !strings.Contains(text, ";") {
+			finds = append(finds, finding{diag.Warning, "schema.list_separator",
+				fmt.Sprintf("%s is read as one item: items of a list are separated by ; (semicolon), not by commas; if these are several items, write %s", shown(f, text), shown(f, commaList(text)))})
+		}
 		for part := range strings.SplitSeq(text, ";") {
 			part = strings.TrimSpace(part)
 			if part == "" {
@@ -237,6 +323,34 @@ func convertCell(f *schemas.Field, text string) (any, []finding) {
 		return items, finds
 	}
 	return convertScalar(f, f.Type, text)
+}
+
+// enumHint suggests the allowed value an enum cell probably meant
+// ("sip" for "ip"), for its first item that is not allowed.
+func enumHint(f *schemas.Field, text string) string {
+	if f.Secret {
+		return ""
+	}
+	for item := range strings.SplitSeq(text, ";") {
+		item = strings.TrimSpace(item)
+		if item == "" || slices.Contains(f.Enum, item) {
+			continue
+		}
+		if i := nearest(item, f.Enum, 2); i >= 0 {
+			return fmt.Sprintf("; did you mean %s?", f.Enum[i])
+		}
+		return ""
+	}
+	return ""
+}
+
+// commaList rewrites "Sales, Support" as "Sales;Support".
+func commaList(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ";")
 }
 
 func convertScalar(f *schemas.Field, typ, s string) (any, []finding) {

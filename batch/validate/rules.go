@@ -4,63 +4,87 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+
+	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-// Rule is a domain rule a JSON Schema cannot say (or cannot say in words a
-// user understands). Check receives the converted value of one cell and
-// returns the value to keep (a rule may normalise, e.g. a MAC address) or an
-// error whose text is the user-facing message. Code is the stable diagnostic
-// code, always "domain.<something>".
+// Rule is a domain rule a JSON Schema cannot say in words a user
+// understands. A schema names it on a field ("x-rule": "mac"); the engine
+// knows rules, never platforms. Check receives the field and the converted
+// value of one cell and returns the value to keep (a rule may normalise,
+// e.g. a MAC address) or an error whose text is the user-facing message.
+// Code is the stable diagnostic code, always "domain.<something>".
 type Rule struct {
 	Code  string
-	Check func(v any) (any, error)
+	Check func(f *schemas.Field, v any) (any, error)
 }
 
-// Rules maps "adapter/kind.field" (field as a dotted path) to the rule that
-// checks that field. Adding an adapter's rules is adding lines here.
-type Rules map[string]Rule
-
-// ruleKey is the Rules key of one field.
-func ruleKey(adapter, kind, field string) string { return adapter + "/" + kind + "." + field }
-
-// builtinRules are the rules of every adapter that has any. A new adapter
-// adds its entries here (for example "sipx/phone.serialNumber": macRule).
-var builtinRules = Rules{
-	"mxone/extension.extensionNumber":        extensionNumberRule,
-	"mxone/extension.macAddress":             macRule,
-	"mxone/extension.ipExtension.macAddress": macRule,
-	"mxone/user.emailAddress":                emailRule,
+// rules are the rules a schema may name with x-rule.
+var rules = map[string]Rule{
+	"digits":    digitsRule,
+	"mac":       macRule(strings.ToUpper),
+	"mac-lower": macRule(strings.ToLower),
+	"email":     emailRule,
 }
 
-// extensionNumberRule: an MX-ONE directory number is 1 to 10 digits. The
-// schema may say the same with a pattern, but "digits only, 1-10 long" reads
-// better at 2 a.m. than a regular expression.
-var extensionNumberRule = Rule{Code: "domain.extension_number", Check: func(v any) (any, error) {
-	s, _ := v.(string)
-	if s == "" || len(s) > 10 || !allDigits(s) {
-		return nil, fmt.Errorf("an MX-ONE extension number is 1 to 10 digits (0-9) with nothing else; %d characters here", len([]rune(s)))
+// ruleOf returns the rule a field names, or an error for a name no rule
+// has (a schema mistake, reported when the validator is made).
+func ruleOf(k *schemas.Kind, f *schemas.Field) (*Rule, error) {
+	if f.Rule == "" {
+		return nil, nil
 	}
-	return s, nil
+	r, ok := rules[f.Rule]
+	if !ok {
+		return nil, fmt.Errorf("schema %s/%s: field %s names x-rule %q, which batch/validate does not know (known: digits, email, mac, mac-lower)", k.Adapter, k.Name, f.Path, f.Rule)
+	}
+	return &r, nil
+}
+
+// digitsRule: digits only, as long as the schema's minLength/maxLength
+// say. The schema may say the same with a pattern, but "digits only, 1-10
+// long" reads better at 2 a.m. than a regular expression.
+var digitsRule = Rule{Code: "domain.digits", Check: func(f *schemas.Field, v any) (any, error) {
+	s, _ := v.(string)
+	n := len([]rune(s))
+	if allDigits(s) && n >= f.MinLength && (f.MaxLength == 0 || n <= f.MaxLength) {
+		return s, nil
+	}
+	length := fmt.Sprintf("%d to %d digits", max(f.MinLength, 1), f.MaxLength)
+	switch {
+	case f.MaxLength == 0:
+		length = fmt.Sprintf("at least %d digits", max(f.MinLength, 1))
+	case f.MinLength == f.MaxLength:
+		length = fmt.Sprintf("exactly %d digits", f.MaxLength)
+	}
+	what := fmt.Sprintf("%d characters here", n)
+	if !allDigits(s) {
+		what = "this one holds other characters"
+	}
+	return nil, fmt.Errorf("%s is %s (0-9) with nothing else; %s", f.Title, length, what)
 }}
 
 // macRule accepts the common notations (00:11:22:aa:bb:cc, 00-11-22-AA-BB-CC,
-// 0011.22aa.bbcc, 001122AABBCC) and keeps one form: 12 upper-case hex digits
-// without separators. The MX-ONE digest shows macAddress only as a plain
-// string and the raw extension VO as "macaddr", with no documented notation;
-// the bare form is what the MX-ONE terminal tools print and it compares
-// exactly on export/diff, so every notation the user types ends up equal.
-var macRule = Rule{Code: "domain.mac", Check: func(v any) (any, error) {
-	s, _ := v.(string)
-	mac, ok := NormalizeMAC(s)
-	if !ok {
-		return nil, fmt.Errorf("not a MAC address: write 12 hex digits, e.g. 00:11:22:AA:BB:CC, 00-11-22-AA-BB-CC, 0011.22AA.BBCC or 001122AABBCC")
-	}
-	return mac, nil
-}}
+// 0011.22aa.bbcc, 001122AABBCC) and keeps one form: 12 hex digits without
+// separators, in the case the platform stores (MX-ONE terminal tools print
+// upper case, sipXconfig keys phones by lower case), so every notation the
+// user types compares equal on export and diff.
+func macRule(form func(string) string) Rule {
+	return Rule{Code: "domain.mac", Check: func(f *schemas.Field, v any) (any, error) {
+		s, _ := v.(string)
+		mac, ok := NormalizeMAC(s)
+		if !ok {
+			if t := strings.TrimSpace(s); allDigits(t) && len(t) < 12 {
+				return nil, fmt.Errorf("%s has only %d digits: a spreadsheet stored the MAC address as a number and dropped its leading zeros (it was probably %s); format the column as Text and type the address again", f.Title, len(t), strings.Repeat("0", 12-len(t))+t)
+			}
+			return nil, fmt.Errorf("not a MAC address: write 12 hex digits, e.g. 00:11:22:AA:BB:CC, 00-11-22-AA-BB-CC, 0011.22AA.BBCC or 001122AABBCC")
+		}
+		return form(mac), nil
+	}}
+}
 
-// NormalizeMAC returns a MAC address in the form pbxbatch stores: 12
-// upper-case hex digits, no separators. It accepts colon, dash and
-// Cisco-dot notations and the bare form, and reports false otherwise.
+// NormalizeMAC returns a MAC address as 12 upper-case hex digits, no
+// separators. It accepts colon, dash and Cisco-dot notations and the bare
+// form, and reports false otherwise.
 func NormalizeMAC(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	var groups []string
@@ -99,7 +123,7 @@ func NormalizeMAC(s string) (string, bool) {
 
 // emailRule: net/mail accepts "user@localhost" and display names; a
 // provisioning e-mail is a bare address whose domain has a dot.
-var emailRule = Rule{Code: "domain.email", Check: func(v any) (any, error) {
+var emailRule = Rule{Code: "domain.email", Check: func(_ *schemas.Field, v any) (any, error) {
 	s, _ := v.(string)
 	if err := checkEmail(s); err != nil {
 		return nil, err

@@ -81,11 +81,13 @@ func (sp *spec) explain(le *jsonschema.ValidationError) []mapped {
 		}
 		return []mapped{{base, "schema.enum", msg}}
 	case "pattern":
-		pat := ""
-		if m := quotedRE.FindStringSubmatch(le.Message); m != nil {
-			pat = m[1]
+		// The expression means nothing to the person fixing the cell; the
+		// field's description says what it holds.
+		what := "check the value against the column's description in the template"
+		if f != nil {
+			what = f.Description
 		}
-		return []mapped{{base, "schema.pattern", fmt.Sprintf("%s does not have the expected form (it must match %s)", title, pat)}}
+		return []mapped{{base, "schema.pattern", fmt.Sprintf("%s does not have the expected form: %s", title, what)}}
 	case "format":
 		format := ""
 		if ms := quotedRE.FindAllStringSubmatch(le.Message, -1); len(ms) > 0 {

@@ -69,7 +69,13 @@ func (m *memRows) Close() error      { return nil }
 
 func run(t *testing.T, opts Options, tables ...*table) (*Result, []batch.Row) {
 	t.Helper()
-	v, err := New(testSet(t), opts)
+	return runWith(t, testSet(t), opts, tables...)
+}
+
+// runWith validates tables against the kinds of set.
+func runWith(t *testing.T, set *schemas.Set, opts Options, tables ...*table) (*Result, []batch.Row) {
+	t.Helper()
+	v, err := New(set, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +231,7 @@ func TestHeaderProblems(t *testing.T) {
 	wantDiags(t, res.Diags,
 		"error Departments!1 departmentName header.missing_column",
 		"error Locations!1 locationName header.missing_column",
-		"warning Rates  read.unknown_sheet",
+		"error Rates  read.unknown_sheet",
 		"error Users!D1  header.unknown_column",
 		"error Users!F1 userId header.duplicate_column",
 		"warning phone types  read.readonly_sheet",
@@ -263,8 +269,8 @@ func TestExtensionsTypeRulesAndMAC(t *testing.T) {
 	wantDiags(t, res.Diags,
 		"error Extensions!E3 macAddress schema.not_allowed",
 		"error Extensions!F4 mobileNumber schema.required",
-		"error Extensions!A5 extensionNumber domain.extension_number",
-		"error Extensions!A6 extensionNumber domain.extension_number",
+		"error Extensions!A5 extensionNumber domain.digits",
+		"error Extensions!A6 extensionNumber domain.digits",
 		"error Extensions!E7 macAddress domain.mac",
 		"error Extensions!A9 extensionNumber key.duplicate",
 	)

@@ -2,15 +2,9 @@ package main
 
 import (
 	"github.com/pbxbatch/pbxbatch/adapters"
-	"github.com/pbxbatch/pbxbatch/adapters/mxone"
-	"github.com/pbxbatch/pbxbatch/adapters/sipx"
+	"github.com/pbxbatch/pbxbatch/adapters/platforms"
 )
 
-// registry builds the adapter registry explicitly (no init() side effects).
-// Add an adapter with one line; a duplicate name panics at start-up.
-func registry() *adapters.Registry {
-	return adapters.NewRegistry(
-		mxone.New(),
-		sipx.New(),
-	)
-}
+// registry is the platforms every command offers (adapters/platforms lists
+// them); built per call, so there is no global state.
+func registry() *adapters.Registry { return platforms.Registry() }

@@ -12,13 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	mxonesim "github.com/pbxbatch/pbxbatch/adapters/mxone/sim"
 	"github.com/pbxbatch/pbxbatch/internal/sampledata"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
-
-func init() { commands = append(commands, newDemoCmd) }
 
 type demoFlags struct {
 	dir       string
@@ -74,28 +71,30 @@ func runDemo(ctx context.Context, f demoFlags, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	set, err := schemas.Load("mxone")
+	mxone, err := registry().Platform("mxone")
 	if err != nil {
 		return err
 	}
+	set := mxone.Adapter.Kinds()
 	faults, err := simkit.ParseFaults("429,503,500,drop,timeout,write/500@after,write/drop@after")
 	if err != nil {
 		return err
 	}
-	sim, err := mxonesim.New(mxonesim.Options{Options: simkit.Options{
-		Username: "admin", Password: "demo-" + fmt.Sprint(time.Now().UnixNano()%100000),
+	user, pass := "admin", "demo-"+fmt.Sprint(time.Now().UnixNano()%100000)
+	o := simkit.Options{
+		Username: user, Password: pass,
 		Latency: f.latency, LatencyJitter: f.latency, FaultRate: f.faultRate, Faults: faults,
 		FaultSeed: 1, TimeoutHold: 10 * time.Second, TLS: true,
-	}})
+	}
+	sim, err := mxone.Simulator(ctx, o, nil)
 	if err != nil {
 		return err
 	}
-	srv, err := sim.Start("127.0.0.1:0")
+	srv, err := simkit.Start("127.0.0.1:0", sim, o)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	user, pass := sim.Credentials()
 	caFile := filepath.Join(dir, "sim-ca.pem")
 	if err := os.WriteFile(caFile, srv.CAPEM, 0o644); err != nil {
 		return err

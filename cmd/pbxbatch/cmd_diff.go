@@ -13,8 +13,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/diff"
 )
 
-func init() { commands = append(commands, newDiffCmd) }
-
 func newDiffCmd(g *globalOptions) *cobra.Command {
 	var (
 		format, out, adapter string

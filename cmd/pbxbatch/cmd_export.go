@@ -18,8 +18,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/export"
 )
 
-func init() { commands = append(commands, newExportCmd) }
-
 func newExportCmd(g *globalOptions) *cobra.Command {
 	var (
 		target, format, out, verify string
@@ -70,7 +68,7 @@ EXIT STATUS
 				return fmt.Errorf("--format %q: use xlsx or csv", format)
 			}
 			return runExport(cmd.Context(), g, cmd.ErrOrStderr(), export.Options{
-				Format: f, Out: out, Kinds: kinds, Target: target, ToolVersion: version, BOM: bom,
+				Format: f, Out: out, Kinds: kinds, Target: target, ToolVersion: readBuildVersion().String(), BOM: bom,
 			})
 		},
 	}

@@ -7,10 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
-
-func init() { commands = append(commands, newKindsCmd) }
 
 // kindInfo is one kind as `kinds --format json` prints it.
 type kindInfo struct {
@@ -40,7 +39,8 @@ func newKindsCmd(g *globalOptions) *cobra.Command {
 (every kind after the kinds it references), each with its natural key, the
 fields that reference other kinds, its required fields and its secret fields
 (never printed, logged or reported in clear). Read-only kinds are catalogues
-of the platform: export writes them, import ignores them.
+of the platform: export writes them, import ignores them. The text output
+ends with the options a target of the platform may set in pbxbatch.yaml.
 
 EXIT STATUS
   0  success
@@ -51,18 +51,18 @@ EXIT STATUS
 			if format != "text" && format != "json" {
 				return fmt.Errorf("--format %q: use text or json", format)
 			}
-			set, err := loadAdapterSchemas(args[0])
+			p, err := registry().Platform(args[0])
 			if err != nil {
 				return err
 			}
-			infos, err := describeKinds(set)
+			infos, err := describeKinds(p.Adapter.Kinds())
 			if err != nil {
 				return err
 			}
 			if format == "json" {
 				return writeJSON(cmd.OutOrStdout(), infos)
 			}
-			return writeKindsText(cmd.OutOrStdout(), set.Adapter, infos)
+			return writeKindsText(cmd.OutOrStdout(), p, infos)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
@@ -98,9 +98,9 @@ func describeKinds(set *schemas.Set) ([]kindInfo, error) {
 	return append(importable, catalogues...), nil
 }
 
-func writeKindsText(w io.Writer, adapter string, infos []kindInfo) error {
+func writeKindsText(w io.Writer, p adapters.Platform, infos []kindInfo) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s kinds, in the order they are created:\n", adapter)
+	fmt.Fprintf(&b, "%s kinds, in the order they are created:\n", p.Name())
 	shownCatalogues := false
 	n := 0
 	for _, k := range infos {
@@ -130,6 +130,12 @@ func writeKindsText(w io.Writer, adapter string, infos []kindInfo) error {
 		fmt.Fprintf(&b, "    references: %s\n", refs)
 		fmt.Fprintf(&b, "    required:   %s\n", orDash(k.Required))
 		fmt.Fprintf(&b, "    secrets:    %s\n", orDash(k.Secrets))
+	}
+	if len(p.Options) > 0 {
+		b.WriteString("\nTarget options (pbxbatch.yaml, under options:):\n")
+		for _, o := range p.Options {
+			fmt.Fprintf(&b, "  %s (%s): %s\n", o.Name, o.Type, o.Doc)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -6,14 +6,15 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/pbxbatch/pbxbatch/batch/plan"
+	"github.com/pbxbatch/pbxbatch/batch/run"
+	"github.com/pbxbatch/pbxbatch/internal/diag"
 )
-
-func init() { commands = append(commands, newPlanCmd) }
 
 type planFlags struct {
 	target, out, format string
@@ -54,7 +55,10 @@ add --allow-blocked to save a plan that leaves them out (apply reports them
 as blocked).
 
 The password comes from the target's password_env or password_file in the
-config file, never from the command line.
+config file, never from the command line. ` + configExampleHint + `
+
+Planning reads the target (a bar, or log lines off a terminal, shows how
+far); Ctrl-C stops it, and nothing was changed.
 
 EXIT STATUS
   0  no changes: the target already matches INPUT
@@ -85,12 +89,17 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 	if err != nil {
 		return err
 	}
+	t.readProgress = run.NewTerminal(stderr, 5*time.Second).Reading
 	p, in, diags, conn, err := planWorkbook(ctx, t, path, stderr)
 	if err != nil {
+		if ctx.Err() != nil {
+			return cancelledBeforeChanges(t)
+		}
 		return err
 	}
 	defer conn.Close()
 
+	notes := blockedOnce(planNotes(in, diags))
 	if f.format == "json" {
 		b, err := plan.Marshal(p)
 		if err != nil {
@@ -99,10 +108,13 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 		if _, err := stdout.Write(b); err != nil {
 			return err
 		}
-	} else if err := plan.WriteText(stdout, p, plan.TextOptions{Color: planColor(stdout), Fields: g.verbose}); err != nil {
-		return err
+	} else {
+		if err := plan.WriteText(stdout, p, plan.TextOptions{Color: planColor(stdout), Fields: g.verbose}); err != nil {
+			return err
+		}
+		notes = withoutCode(notes, plan.CodeBlockedBy) // the plan lists each blocked row
 	}
-	writeNotes(stderr, planNotes(in, diags))
+	writeNotes(stderr, notes)
 
 	total, _, _ := plan.Count(p)
 	blocked := total.Blocked > 0 || diags.HasErrors()
@@ -117,7 +129,13 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 		if err := plan.Save(f.out, p); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "\nSaved the plan to %s. Apply exactly this with:\n  pbxbatch apply --target %s %s\n", f.out, t.Name, f.out)
+		sum, err := plan.HashInput(f.out)
+		if err != nil {
+			return err
+		}
+		// The digest lets apply check that the file is still the plan
+		// that was reviewed here.
+		fmt.Fprintf(stderr, "\nSaved the plan to %s (sha256 %s). Apply exactly this with:\n  %s\n", f.out, sum, nextSteps{g: g}.command("apply", f.out, "--plan-sha256", sum))
 	}
 	switch {
 	case total.Changes() > 0:
@@ -126,6 +144,42 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 		return withCode(exitError)
 	}
 	return nil
+}
+
+// blockedOnce keeps one "blocked by" note per blocking row, saying how many
+// rows it blocks: a department with 60 users is one line, not 60.
+func blockedOnce(notes diag.List) diag.List {
+	var out diag.List
+	first := map[string]int{} // what blocks → index in out
+	count := map[string]int{}
+	for _, d := range notes {
+		_, by, ok := strings.Cut(d.Message, " is blocked by ")
+		if d.Code != plan.CodeBlockedBy || !ok {
+			out = append(out, d)
+			continue
+		}
+		count[by]++
+		if _, seen := first[by]; !seen {
+			first[by] = len(out)
+			out = append(out, d)
+		}
+	}
+	for by, i := range first {
+		if n := count[by] - 1; n > 0 {
+			out[i].Message += fmt.Sprintf(" (and %d more %s blocked by it: the plan and results.xlsx list them)", n, pluralWord(n, "row is", "rows are"))
+		}
+	}
+	return out
+}
+
+func withoutCode(notes diag.List, code string) diag.List {
+	var out diag.List
+	for _, d := range notes {
+		if d.Code != code {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // planColor reports whether w is a terminal that wants colour (NO_COLOR,

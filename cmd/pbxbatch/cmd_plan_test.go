@@ -87,7 +87,7 @@ func TestPlanCommandExitCodes(t *testing.T) {
 	}
 
 	// Create the location on the target: the same input is then no change.
-	tg, err := config.LoadTarget(e.config, "lab", nil)
+	tg, err := config.LoadTarget(e.config, "lab", registry(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

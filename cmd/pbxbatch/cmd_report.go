@@ -9,22 +9,21 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/journal"
-	"github.com/pbxbatch/pbxbatch/batch/plan"
 	"github.com/pbxbatch/pbxbatch/batch/report"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-func init() { commands = append(commands, newReportCmd) }
-
 func newReportCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "report RUN_ID",
+	var movedInput string
+	cmd := &cobra.Command{
+		Use:   "report RUN_ID [--input PATH]",
 		Short: "Regenerate a run's reports from its plan and journal",
 		Long: `report rewrites results.xlsx, failed.xlsx and summary.json in the run's
 directory from its plan and journal (the journal is the record of what
 happened; the reports are views of it). The input workbook is read again
-for the rows as they were; if it has moved, summary.json is still written.
+for the rows as they were (--input where it is now, if it moved: its
+SHA-256 is checked); without it, summary.json is still written.
 
 EXIT STATUS
   0  reports written
@@ -35,7 +34,11 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			p, err := plan.Load(filepath.Join(info.Dir, rundir.PlanFile))
+			p, err := rundir.ReadPlan(info.Dir, info.Meta)
+			if err != nil {
+				return err
+			}
+			inputPath, err := reportInputPath(info, movedInput)
 			if err != nil {
 				return err
 			}
@@ -47,10 +50,15 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
+			step, err := stepFromJournal(filepath.Join(info.Dir, rundir.JournalFile))
+			if err != nil {
+				return err
+			}
 			_, err = report.Write(info.Dir, report.Input{
 				RunID: info.ID, Adapter: p.Adapter, Target: info.Target, TargetURL: info.TargetURL,
-				InputPath: info.Input, Started: info.Started, Finished: finished,
-				Plan: p, Results: results, Kinds: kinds,
+				InputPath: inputPath, Started: info.Started, Finished: finished,
+				Plan: p, Results: results, Kinds: kinds, Step: step,
+				Next: nextSteps{g: g, id: info.ID, target: info.Target}.after(info.Counts, nil, info.Dir),
 			})
 			if err != nil {
 				return err
@@ -59,6 +67,8 @@ EXIT STATUS
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&movedInput, "input", "", "where the run's input is now, if it moved")
+	return cmd
 }
 
 // resultsFromJournal rebuilds each operation's last result from the journal:
@@ -72,6 +82,9 @@ func resultsFromJournal(path string, finished time.Time) ([]batch.Result, time.T
 	byOp := map[int]*batch.Result{}
 	var order []int
 	for _, e := range entries {
+		if e.Op == journal.StepOp {
+			continue
+		}
 		r := byOp[e.Op]
 		if r == nil {
 			r = &batch.Result{Op: e.Op}
@@ -94,4 +107,18 @@ func resultsFromJournal(path string, finished time.Time) ([]batch.Result, time.T
 		results = append(results, *byOp[id])
 	}
 	return results, finished, nil
+}
+
+// stepFromJournal returns the end-of-run step's last outcome, or nil.
+func stepFromJournal(path string) (*batch.Step, error) {
+	e, ok, err := journal.LastStep(path)
+	if err != nil || !ok {
+		return nil, err
+	}
+	step := &batch.Step{Status: e.Status, Message: e.Message, Attempts: e.Attempt}
+	if e.Step != nil {
+		step = e.Step
+		step.Status = e.Status
+	}
+	return step, nil
 }

@@ -13,8 +13,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 )
 
-func init() { commands = append(commands, newRunsCmd, newStatusCmd) }
-
 func newRunsCmd(g *globalOptions) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
@@ -114,7 +112,15 @@ func printRuns(w io.Writer, format string, runs []rundir.Info) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Target, filepath.Base(r.Input),
 			r.Started.Local().Format(time.DateTime), r.State, c.Created, c.Updated, c.Deleted, c.Unchanged, c.Failed, c.Blocked)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if r.Error != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.ID, r.Error)
+		}
+	}
+	return nil
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -6,54 +6,30 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	mxonesim "github.com/pbxbatch/pbxbatch/adapters/mxone/sim"
-	sipxsim "github.com/pbxbatch/pbxbatch/adapters/sipx/sim"
+	"github.com/pbxbatch/pbxbatch/batch/seed"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
 )
-
-func init() { commands = append(commands, newSimCmd) }
-
-// simFactory builds an adapter's simulator with the shared switches and an
-// optional seed workbook; the handler it returns already applies o.
-type simFactory func(ctx context.Context, o simkit.Options, seedPath string) (http.Handler, error)
-
-// simulators maps an adapter name to its simulator: one line per adapter.
-var simulators = map[string]simFactory{
-	"mxone": func(ctx context.Context, o simkit.Options, seedPath string) (http.Handler, error) {
-		opts := mxonesim.Options{Options: o}
-		if seedPath != "" {
-			seed, err := mxonesim.SeedFile(ctx, seedPath)
-			if err != nil {
-				return nil, err
-			}
-			opts.Seed = seed
-		}
-		return mxonesim.New(opts)
-	},
-	"sipx": sipxsim.NewHandler,
-}
 
 // simPasswordEnv is the variable the printed target reads its password from.
 const simPasswordEnv = "PBXBATCH_SIM_PASSWORD"
 
 func newSimCmd(g *globalOptions) *cobra.Command {
 	var (
-		listen, username, password, seed, faults, caOut string
-		o                                               simkit.Options
+		listen, username, password, seedPath, faults, caOut string
+		o                                                   simkit.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "sim ADAPTER [flags]",
 		Short: "Run a simulator of a platform's API on this machine, for rehearsals and tests",
-		Long: `sim serves a faithful in-memory copy of ADAPTER's provisioning API (` + strings.Join(simNames(), ", ") + `)
+		Long: `sim serves a faithful in-memory copy of ADAPTER's provisioning API (` + strings.Join(registry().Names(), ", ") + `)
 until interrupted: same paths, verbs, envelopes, status codes, pagination and
 auth flow as the real system, and the integrity rules a real PBX enforces.
 Rehearse a rollout or a migration against it before touching production.
@@ -81,13 +57,13 @@ EXIT STATUS
   0  stopped by an interrupt (Ctrl-C) or SIGTERM
   1  could not start: unknown adapter, bad flag, address in use, invalid seed`,
 		Example: `  pbxbatch sim mxone
-  pbxbatch sim mxone --listen 127.0.0.1:8443 --seed inventory.xlsx --tls
+  pbxbatch sim mxone --listen 127.0.0.1:0 --seed inventory.xlsx --tls
   pbxbatch sim mxone --latency 20ms --jitter 5ms --fault-rate 0.05 --rate-limit 100`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			factory, ok := simulators[args[0]]
-			if !ok {
-				return fmt.Errorf("no simulator for adapter %q; available: %s", args[0], strings.Join(simNames(), ", "))
+			p, err := registry().Platform(args[0])
+			if err != nil || p.Internal {
+				return fmt.Errorf("no simulator for adapter %q; available: %s", args[0], strings.Join(registry().Names(), ", "))
 			}
 			if o.FaultRate < 0 || o.FaultRate > 1 {
 				return fmt.Errorf("--fault-rate %v: give a fraction between 0 and 1 (0.05 = 5 %%)", o.FaultRate)
@@ -95,7 +71,6 @@ EXIT STATUS
 			if o.RateLimit < 0 {
 				return fmt.Errorf("--rate-limit %v: give requests per second, or 0 for no limit", o.RateLimit)
 			}
-			var err error
 			if o.Faults, err = simkit.ParseFaults(faults); err != nil {
 				return fmt.Errorf("--faults: %w", err)
 			}
@@ -106,11 +81,23 @@ EXIT STATUS
 				password = "admin"
 			}
 			o.Username, o.Password = username, password
-			h, err := factory(cmd.Context(), o, seed)
+			var records simkit.Seed
+			if seedPath != "" {
+				if records, err = seed.Read(cmd.Context(), p.Adapter.Kinds(), seedPath); err != nil {
+					return err
+				}
+			}
+			h, err := p.Simulator(cmd.Context(), o, records)
 			if err != nil {
 				return err
 			}
+			if listen == "" {
+				listen = defaultSimListen(o.TLS)
+			}
 			srv, err := simkit.Start(listen, h, o)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return fmt.Errorf("%s is taken (another simulator?): %w; serve on any free port with --listen 127.0.0.1:0", listen, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -123,7 +110,7 @@ EXIT STATUS
 					return err
 				}
 			}
-			printSimBanner(cmd.OutOrStdout(), args[0], srv, username, password, caOut, seed)
+			printSimBanner(cmd.OutOrStdout(), args[0], srv, username, password, caOut, seedPath)
 			<-cmd.Context().Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "pbxbatch sim: stopping")
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -136,10 +123,10 @@ EXIT STATUS
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", "127.0.0.1:8443", "address to serve on (host:port; port 0 picks a free one)")
+	f.StringVar(&listen, "listen", "", "address to serve on (host:port; port 0 picks a free one) (default 127.0.0.1:8080, with --tls 127.0.0.1:8443)")
 	f.StringVar(&username, "username", "admin", "username the simulator accepts")
 	f.StringVar(&password, "password", "", "password the simulator accepts (default $"+simPasswordEnv+", else admin)")
-	f.StringVar(&seed, "seed", "", "workbook (.xlsx, .csv or directory) to load first, in the import format")
+	f.StringVar(&seedPath, "seed", "", "workbook (.xlsx, .csv or directory) to load first, in the import format")
 	f.DurationVar(&o.Latency, "latency", 0, "added to every request")
 	f.DurationVar(&o.LatencyJitter, "jitter", 0, "plus a uniform random 0..jitter per request")
 	f.Float64Var(&o.FaultRate, "fault-rate", 0, "fraction of requests (0..1) answered with an injected fault")
@@ -153,13 +140,13 @@ EXIT STATUS
 	return cmd
 }
 
-func simNames() []string {
-	names := make([]string, 0, len(simulators))
-	for n := range simulators {
-		names = append(names, n)
+// defaultSimListen is where sim serves without --listen: the port says
+// what it speaks (8443 for HTTPS, 8080 for plain HTTP).
+func defaultSimListen(tls bool) string {
+	if tls {
+		return "127.0.0.1:8443"
 	}
-	slices.Sort(names)
-	return names
+	return "127.0.0.1:8080"
 }
 
 func writeCA(path string, pem []byte) error {
@@ -177,8 +164,9 @@ func printSimBanner(w io.Writer, adapter string, srv *simkit.Server, username, p
 	if seed != "" {
 		fmt.Fprintf(w, "seeded from %s (POST %s/_sim/reset restores it)\n", seed, srv.URL)
 	}
-	fmt.Fprintf(w, "credentials: username %s, password %s\n", username, password)
-	fmt.Fprintf(w, "  export %s='%s'\n", simPasswordEnv, strings.ReplaceAll(password, "'", `'\''`))
+	// Never the password itself: this banner ends up in terminals'
+	// scrollback and CI logs.
+	fmt.Fprintf(w, "credentials: username %s, password %s (set $%s to it where pbxbatch runs)\n", username, passwordSource(password), simPasswordEnv)
 	fmt.Fprintf(w, "counters:    curl %s%s/_sim/stats\n", curlTLS(caFile), srv.URL)
 	if host, _, err := net.SplitHostPort(srv.Addr); err == nil {
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
@@ -186,8 +174,8 @@ func printSimBanner(w io.Writer, adapter string, srv *simkit.Server, username, p
 		}
 	}
 	fmt.Fprintf(w, "\nready to paste into pbxbatch.yaml:\n\n")
-	fmt.Fprintf(w, "targets:\n  sim:\n    adapter: %s\n    url: %s\n    username: %s\n    password_env: %s\n    rate: 50\n    concurrency: 8\n",
-		adapter, srv.URL, username, simPasswordEnv)
+	fmt.Fprintf(w, "targets:\n  sim-%s:\n    adapter: %s\n    url: %s\n    username: %s\n    password_env: %s\n    rate: 50\n    concurrency: 8\n",
+		adapter, adapter, srv.URL, username, simPasswordEnv)
 	if caFile != "" {
 		abs, err := filepath.Abs(caFile)
 		if err != nil {
@@ -196,6 +184,17 @@ func printSimBanner(w io.Writer, adapter string, srv *simkit.Server, username, p
 		fmt.Fprintf(w, "    tls:\n      ca_file: %s\n", abs)
 	}
 	fmt.Fprintf(w, "\nserving until interrupted (Ctrl-C)\n")
+}
+
+// passwordSource says where the simulator's password came from, without it.
+func passwordSource(password string) string {
+	switch {
+	case password == "admin":
+		return "the default (admin)"
+	case password == os.Getenv(simPasswordEnv):
+		return "from $" + simPasswordEnv
+	}
+	return "as given with --password"
 }
 
 func curlTLS(caFile string) string {

@@ -45,7 +45,7 @@ func TestSimCommandServesUntilInterrupted(t *testing.T) {
 	defer cancel()
 	out := &syncBuffer{}
 	cmd := newSimCmd(&globalOptions{stateDir: dir})
-	cmd.SetArgs([]string{"mxone", "--listen", "127.0.0.1:0", "--password", "pw", "--seed", seed, "--tls", "--ca-out", ca, "--rate-limit", "1000"})
+	cmd.SetArgs([]string{"mxone", "--listen", "127.0.0.1:0", "--password", "sim-pw-Zq9", "--seed", seed, "--tls", "--ca-out", ca, "--rate-limit", "1000"})
 	cmd.SetOut(out)
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
@@ -66,10 +66,14 @@ func TestSimCommandServesUntilInterrupted(t *testing.T) {
 	if url == "" {
 		t.Fatalf("no target printed:\n%s", out)
 	}
-	for _, want := range []string{"adapter: mxone", "username: admin", "password_env: PBXBATCH_SIM_PASSWORD", "rate: 50", "concurrency: 8", "ca_file: " + ca, "password pw"} {
+	for _, want := range []string{"adapter: mxone", "username: admin", "password_env: PBXBATCH_SIM_PASSWORD", "rate: 50", "concurrency: 8", "ca_file: " + ca, "password as given with --password"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
+	}
+
+	if strings.Contains(out.String(), "sim-pw-Zq9") {
+		t.Errorf("the banner prints the password:\n%s", out)
 	}
 
 	pem, err := os.ReadFile(ca)
@@ -81,7 +85,7 @@ func TestSimCommandServesUntilInterrupted(t *testing.T) {
 		t.Fatal("ca file holds no certificate")
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := hc.Post(url+"/auth/login", "application/json", strings.NewReader(`{"username":"admin","password":"pw"}`))
+	resp, err := hc.Post(url+"/auth/login", "application/json", strings.NewReader(`{"username":"admin","password":"sim-pw-Zq9"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/templates"
 )
 
-func init() { commands = append(commands, newTemplateCmd) }
-
 func newTemplateCmd(g *globalOptions) *cobra.Command {
 	var out string
 	var force bool

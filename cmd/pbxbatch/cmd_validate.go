@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -14,10 +13,9 @@ import (
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-func init() { commands = append(commands, newValidateCmd) }
-
 func newValidateCmd(g *globalOptions) *cobra.Command {
 	var adapter, kind, format string
+	var accept []string
 	cmd := &cobra.Command{
 		Use:   "validate --adapter NAME [--kind KIND] [--format text|json|csv] INPUT",
 		Short: "Check a workbook (.xlsx, .csv or a directory of .csv) against an adapter's schemas",
@@ -40,6 +38,14 @@ workbook.
 --kind names the kind of a single CSV file whose name does not say it, and
 restricts a workbook to that kind's sheet.
 
+Some errors are a judgement, not a certainty: a cell the spreadsheet stores
+as a number where the schema keeps digits as text (read.number_cell: its
+leading zeros or + may be gone), a number without the + the rest of its
+column has (read.lost_plus), a sheet whose name is no kind but holds rows
+(read.unknown_sheet), a template's example row left among real rows
+(template.example_row). When you have checked them, --accept CODE turns
+them into warnings that say so.
+
 EXIT STATUS
   0  the input is valid (warnings allowed)
   1  the input has errors, or could not be read`,
@@ -54,7 +60,7 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			v, err := validate.New(set, validate.Options{Kind: kind})
+			v, err := validate.New(set, validate.Options{Kind: kind, Accept: accept})
 			if err != nil {
 				return err
 			}
@@ -80,25 +86,24 @@ EXIT STATUS
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&adapter, "adapter", "", "platform whose schemas apply ("+strings.Join(schemas.Adapters(), ", ")+")")
+	cmd.Flags().StringVar(&adapter, "adapter", "", "platform whose schemas apply ("+strings.Join(registry().Names(), ", ")+")")
 	cmd.Flags().StringVar(&kind, "kind", "", "kind of a single CSV file, or the only kind to check")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or csv")
+	cmd.Flags().StringSliceVar(&accept, "accept", nil, "error codes you have checked and accept as warnings ("+strings.Join(validate.Acceptable, ", ")+"); repeat or separate with commas")
 	return cmd
 }
 
-// loadAdapterSchemas loads an adapter's embedded schemas, naming the known
-// adapters when the name is wrong or missing.
+// loadAdapterSchemas returns a registered platform's kinds, naming the
+// platforms offered when the name is wrong or missing.
 func loadAdapterSchemas(adapter string) (*schemas.Set, error) {
-	known := strings.Join(schemas.Adapters(), ", ")
 	if adapter == "" {
-		return nil, fmt.Errorf("name the platform with --adapter (one of %s)", known)
+		return nil, fmt.Errorf("name the platform with --adapter (one of %s)", strings.Join(registry().Names(), ", "))
 	}
-	for _, a := range schemas.Adapters() {
-		if a == adapter {
-			return schemas.Load(adapter)
-		}
+	a, err := registry().Get(adapter)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown adapter %q: use one of %s", adapter, known)
+	return a.Kinds(), nil
 }
 
 func writeDiagsJSON(w io.Writer, l diag.List) error {
@@ -109,62 +114,8 @@ func writeDiagsJSON(w io.Writer, l diag.List) error {
 }
 
 // writeDiagsText prints messages grouped by sheet (or CSV file), each group
-// in row order, then one summary line.
-func writeDiagsText(w io.Writer, l diag.List, rows int) error {
-	var b strings.Builder
-	group := "\x00"
-	for _, d := range l {
-		g := d.Sheet
-		if g == "" {
-			g = filepath.Base(d.File)
-		}
-		if g == "." || g == "" {
-			g = "input"
-		}
-		if g != group {
-			if group != "\x00" {
-				b.WriteString("\n")
-			}
-			group = g
-			b.WriteString(g + "\n")
-		}
-		where := d.Col + strconv.Itoa(d.Row)
-		switch {
-		case d.Row == 0:
-			where = "-"
-		case d.Col == "":
-			where = "row " + strconv.Itoa(d.Row)
-		}
-		fmt.Fprintf(&b, "  %-7s %-8s", where, d.Severity)
-		if d.Field != "" {
-			fmt.Fprintf(&b, " %s:", d.Field)
-		}
-		fmt.Fprintf(&b, " %s [%s]", d.Message, d.Code)
-		if d.Value != "" && !strings.Contains(d.Message, d.Value) {
-			fmt.Fprintf(&b, " (cell: %q)", d.Value)
-		}
-		b.WriteString("\n")
-	}
-	if len(l) > 0 {
-		b.WriteString("\n")
-	}
-	errs, warns := l.Count()
-	verdict := "valid"
-	if errs > 0 {
-		verdict = "NOT valid"
-	}
-	fmt.Fprintf(&b, "%s, %s in %s: %s\n", plural(errs, "error"), plural(warns, "warning"), plural(rows, "row"), verdict)
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// plural renders "1 error", "1,204 rows".
-func plural(n int, word string) string {
-	if n != 1 {
-		word += "s"
-	}
-	return groupDigits(n) + " " + word
-}
+// in row order with repetitions summarised, then one summary line.
+func writeDiagsText(w io.Writer, l diag.List, rows int) error { return validate.WriteText(w, l, rows) }
 
 func groupDigits(n int) string {
 	s := strconv.Itoa(n)

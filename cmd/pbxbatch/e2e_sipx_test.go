@@ -19,7 +19,7 @@ const sipxRollout = "../../testdata/sipx/rollout.xlsx"
 
 // newSipxEnv starts a sipx simulator and a config naming it "lab"; the
 // returned env runs the CLI like the MX-ONE tests do.
-func newSipxEnv(t *testing.T, o simkit.Options) (*mxoneEnv, *sim.Sim) {
+func newSipxEnv(t *testing.T, o simkit.Options) (*cliEnv, *sim.Sim) {
 	t.Helper()
 	o.Username, o.Password = "superadmin", "e2e-secret-pw"
 	srv, s, err := sim.Start("127.0.0.1:0", sim.Options{Options: o})
@@ -35,7 +35,7 @@ func newSipxEnv(t *testing.T, o simkit.Options) (*mxoneEnv, *sim.Sim) {
 		t.Fatal(err)
 	}
 	t.Setenv(e2ePasswordEnv, "e2e-secret-pw")
-	return &mxoneEnv{t: t, dir: dir, global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}, s
+	return &cliEnv{t: t, dir: dir, global: []string{"--config", cfg, "--state-dir", filepath.Join(dir, "state")}}, s
 }
 
 // assertSipxRollout checks the simulator holds the sample rollout.

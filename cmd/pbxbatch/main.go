@@ -38,21 +38,27 @@ EXIT STATUS
   2  plan has changes / diff found differences
   3  some rows failed or were blocked (the report is written)
   130 cancelled (resumable)`,
-		Version:       version,
+		Version:       readBuildVersion().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&g.config, "config", "pbxbatch.yaml", "targets file")
-	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", ".pbxbatch", "where runs (journals, reports) are kept")
+	root.PersistentFlags().StringVar(&g.config, "config", defaultConfig, "targets file")
+	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", defaultStateDir, "where runs (journals, reports) are kept")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every request to the target (method, URL, status, time; never credentials or bodies), and list every field of planned creates")
-	for _, newCmd := range commands {
+	root.SetVersionTemplate("pbxbatch {{.Version}}\n")
+	for _, newCmd := range []func(*globalOptions) *cobra.Command{
+		// Every subcommand, each in its own cmd_<name>.go; help lists them
+		// sorted.
+		newTemplateCmd, newValidateCmd, newKindsCmd, newPlanCmd, newApplyCmd, newRunsCmd, newStatusCmd,
+		newResumeCmd, newReportCmd, newExportCmd, newDiffCmd, newSimCmd, newDemoCmd,
+		newVersionCmd, newConfigCmd,
+	} {
 		root.AddCommand(newCmd(g))
 	}
+	scopeGlobalFlags(root)
+	registerCompletions(root, g)
 	return root
 }
-
-// commands lists the subcommands; each lives in its own cmd_<name>.go.
-var commands = []func(*globalOptions) *cobra.Command{}
 
 func main() {
 	os.Exit(runMain(os.Args[1:]))

@@ -27,6 +27,8 @@ type target struct {
 	// every request of the connection waits on it (Target.Pacer), and the
 	// runner takes its retry backoff from it.
 	pacer *pace.Pacer
+	// readProgress, when set, shows planning's reads of the live state.
+	readProgress func(done, total int)
 	// notes hears the pacer's circuit breaker open and close (stderr).
 	notes io.Writer
 }
@@ -37,13 +39,17 @@ func loadTarget(g *globalOptions, name string, warn io.Writer) (*target, error) 
 	if name == "" {
 		return nil, fmt.Errorf("name the target with --target (targets are defined in %s)", g.config)
 	}
-	t, err := config.LoadTarget(g.config, name, warn)
+	reg := registry()
+	t, err := config.LoadTarget(g.config, name, reg, warn)
 	if err != nil {
 		return nil, err
 	}
-	a, err := registry().Get(t.Adapter)
+	a, err := reg.Get(t.Adapter)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if t.URL == "" && adapters.FeaturesOf(a, nil).HTTP {
+		return nil, fmt.Errorf("target %s in %s has no url: adapter %s talks to an HTTP API; add url: https://host:port", t.Name, g.config, t.Adapter)
 	}
 	if g.verbose {
 		log := slog.New(slog.NewTextHandler(warn, nil)).With("target", t.Name)
@@ -60,9 +66,18 @@ func (t *target) open(ctx context.Context) (adapters.Conn, error) {
 	t.Target.Pacer = t.pacer
 	conn, err := retry.Open(ctx, t.adapter, t.Target, retry.Options{Pacer: t.pacer})
 	if err != nil {
-		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.URL, err)
+		return nil, fmt.Errorf("connecting to target %s (%s): %w", t.Name, t.where(), err)
 	}
 	return conn, nil
+}
+
+// where names the target's endpoint for messages: its url, or its adapter
+// for a target that is not an HTTP API.
+func (t *target) where() string {
+	if t.URL == "" {
+		return "adapter " + t.Adapter
+	}
+	return t.URL
 }
 
 // input is a validated workbook: its rows and what validation said.
@@ -128,18 +143,14 @@ func planWorkbook(ctx context.Context, t *target, path string, stderr io.Writer)
 // planOptions are the planner's options for a target and input.
 func (t *target) planOptions(in *input) plan.Options {
 	opts := plan.Options{
-		Reads:       plan.Reads{Concurrency: t.Concurrency},
+		Reads:       plan.Reads{Concurrency: t.Concurrency, Progress: t.readProgress},
 		Target:      t.Name,
 		TargetURL:   t.URL,
 		Input:       in.path,
 		InputSHA256: in.sha256,
 	}
-	if c, ok := t.adapter.(adapters.Capabilities); ok {
-		opts.Capabilities = c
-	}
-	if l, ok := t.adapter.(adapters.Locker); ok {
-		opts.Locker = l
-	}
+	f := adapters.FeaturesOf(t.adapter, nil)
+	opts.Capabilities, opts.Locker = f.Capabilities, f.Locker
 	return opts
 }
 

@@ -10,7 +10,7 @@
 //	    concurrency: 8
 //	    timeout: 30s                    # per request
 //	    tls: {ca_file: ca.pem, insecure_skip_verify: false}
-//	    options: {subsystem: Stockholm} # adapter-specific
+//	    options: {realm: pbx.example.com} # declared by the adapter (adapters.Platform.Options)
 //	    description: lab PBX in rack 4  # free text, ignored
 //
 // The file is read as yaml.v3 nodes rather than unmarshalled into structs so
@@ -30,6 +30,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pbxbatch/pbxbatch/internal/spelling"
 )
 
 // File is a parsed pbxbatch.yaml. Nothing secret is held: passwords are
@@ -134,7 +136,7 @@ func (f *File) Spec(name string) (*TargetSpec, error) {
 		return nil, fmt.Errorf("no target given: use --target NAME (%s has: %s)", f.Path, strings.Join(f.Names(), ", "))
 	}
 	msg := fmt.Sprintf("target %q is not in %s (it has: %s)", name, f.Path, strings.Join(f.Names(), ", "))
-	if s := suggest(name, f.Names()); s != "" {
+	if s := spelling.Suggest(name, f.Names()); s != "" {
 		msg += fmt.Sprintf("; did you mean %s?", s)
 	}
 	return nil, errors.New(msg)

@@ -70,7 +70,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{`pbxbatch.yaml:5: unknown key "colour" in target lab (known keys: adapter, url`}},
 		{"unknown top key", "targetz:\n  lab: {}\n", []string{`pbxbatch.yaml:1: unknown key "targetz" in the file (did you mean targets?)`}},
 		{"missing adapter and url", "targets:\n  lab:\n    rate: 5\n",
-			[]string{"pbxbatch.yaml:2: target lab has no adapter", "pbxbatch.yaml:2: target lab has no url"}},
+			[]string{"pbxbatch.yaml:2: target lab has no adapter"}},
 		{"null value", "targets:\n  lab:\n    adapter:\n    url: https://h\n", []string{"pbxbatch.yaml:3: adapter in target lab has no value"}},
 		{"empty string", "targets:\n  lab:\n    adapter: \"\"\n    url: https://h\n", []string{"pbxbatch.yaml:3: adapter in target lab is empty"}},
 		{"wrong type rate", "targets:\n  lab:\n    adapter: a\n    url: https://h\n    rate: fast\n", []string{`pbxbatch.yaml:5: rate in target lab must be a number of requests per second, got "fast"`}},
@@ -88,6 +88,8 @@ func TestParseErrors(t *testing.T) {
 		{"password_env holds a password", "targets:\n  lab:\n    adapter: a\n    url: https://h\n    password_env: s3cr3t!pw\n", []string{"pbxbatch.yaml:5: password_env in target lab must name an environment variable"}},
 		{"url with credentials", "targets:\n  lab:\n    adapter: a\n    url: https://admin:s3cr3t@h\n", []string{"pbxbatch.yaml:4: url in target lab contains credentials"}},
 		{"unparsable url with credentials", "targets:\n  lab:\n    adapter: a\n    url: https://admin:s3cr3t%zz@h\n", []string{"pbxbatch.yaml:4: url in target lab is not a valid URL"}},
+		{"credentials in the query", "targets:\n  lab:\n    adapter: a\n    url: https://h/pm?password=s3cr3t\n", []string{"pbxbatch.yaml:4: url in target lab has a query string or fragment (?… or #…), which may hold credentials"}},
+		{"token in the fragment", "targets:\n  lab:\n    adapter: a\n    url: https://h/#access_token=s3cr3t\n", []string{"pbxbatch.yaml:4: url in target lab has a query string"}},
 		{"credentials without a scheme", "targets:\n  lab:\n    adapter: a\n    url: admin:s3cr3t@pbx.example\n", []string{"pbxbatch.yaml:4: url in target lab contains credentials"}},
 		{"url scheme", "targets:\n  lab:\n    adapter: a\n    url: ftp://h\n", []string{"pbxbatch.yaml:4: url in target lab must start with https://"}},
 		{"url no host", "targets:\n  lab:\n    adapter: a\n    url: https://\n", []string{"pbxbatch.yaml:4: url in target lab has no host"}},
@@ -174,7 +176,7 @@ func writeConfig(t *testing.T, body string) string {
 func TestResolvePasswordEnv(t *testing.T) {
 	path := writeConfig(t, "targets:\n  lab:\n    adapter: mxone\n    url: https://h\n    username: admin\n    password_env: PBXBATCH_TEST_PW\n    rate: 50\n    concurrency: 4\n    timeout: 2\n    options: {a: b}\n")
 	t.Setenv("PBXBATCH_TEST_PW", "hunter2")
-	tg, err := LoadTarget(path, "lab", nil)
+	tg, err := LoadTarget(path, "lab", testPlatforms(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,12 +186,12 @@ func TestResolvePasswordEnv(t *testing.T) {
 	}
 
 	t.Setenv("PBXBATCH_TEST_PW", "")
-	_, err = LoadTarget(path, "lab", nil)
+	_, err = LoadTarget(path, "lab", testPlatforms(), nil)
 	if err == nil || !strings.Contains(err.Error(), "pbxbatch.yaml:6: target lab: environment variable PBXBATCH_TEST_PW is empty") {
 		t.Fatalf("err = %v", err)
 	}
 	os.Unsetenv("PBXBATCH_TEST_PW")
-	_, err = LoadTarget(path, "lab", nil)
+	_, err = LoadTarget(path, "lab", testPlatforms(), nil)
 	if err == nil || !strings.Contains(err.Error(), "environment variable PBXBATCH_TEST_PW is not set") {
 		t.Fatalf("err = %v", err)
 	}
@@ -208,7 +210,7 @@ func TestResolvePasswordFile(t *testing.T) {
 	}
 
 	write("s3cr3t pass\n", 0o600)
-	tg, err := LoadTarget(path, "lab", nil)
+	tg, err := LoadTarget(path, "lab", testPlatforms(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +219,7 @@ func TestResolvePasswordFile(t *testing.T) {
 	}
 
 	write("s3cr3t\r\n", 0o400)
-	if tg, err = LoadTarget(path, "lab", nil); err != nil || tg.Password.Reveal() != "s3cr3t" {
+	if tg, err = LoadTarget(path, "lab", testPlatforms(), nil); err != nil || tg.Password.Reveal() != "s3cr3t" {
 		t.Fatalf("CRLF: %q, %v", tg.Password.Reveal(), err)
 	}
 
@@ -233,7 +235,7 @@ func TestResolvePasswordFile(t *testing.T) {
 		{"s3cr3t\nline2\n", 0o600, "has more than one line"},
 	} {
 		write(c.content, c.mode)
-		_, err := LoadTarget(path, "lab", nil)
+		_, err := LoadTarget(path, "lab", testPlatforms(), nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "pbxbatch.yaml:6:") {
 			t.Errorf("%q %o: err = %v", c.content, c.mode, err)
 		}
@@ -243,7 +245,7 @@ func TestResolvePasswordFile(t *testing.T) {
 	}
 
 	os.Remove(pw)
-	if _, err := LoadTarget(path, "lab", nil); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, err := LoadTarget(path, "lab", testPlatforms(), nil); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("missing: %v", err)
 	}
 }
@@ -255,7 +257,7 @@ func TestResolveTLS(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), certPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tg, err := LoadTarget(path, "lab", nil)
+	tg, err := LoadTarget(path, "lab", testPlatforms(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +268,7 @@ func TestResolveTLS(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("not a cert"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadTarget(path, "lab", nil); err == nil || !strings.Contains(err.Error(), "pbxbatch.yaml:5: target lab: tls.ca_file "+filepath.Join(dir, "ca.pem")+" holds no PEM certificate") {
+	if _, err := LoadTarget(path, "lab", testPlatforms(), nil); err == nil || !strings.Contains(err.Error(), "pbxbatch.yaml:5: target lab: tls.ca_file "+filepath.Join(dir, "ca.pem")+" holds no PEM certificate") {
 		t.Fatalf("bad CA: %v", err)
 	}
 
@@ -275,11 +277,11 @@ func TestResolveTLS(t *testing.T) {
 	dir = filepath.Dir(path)
 	os.WriteFile(filepath.Join(dir, "c.pem"), certPEM, 0o644)
 	os.WriteFile(filepath.Join(dir, "k.pem"), keyPEM, 0o644)
-	if _, err := LoadTarget(path, "lab", nil); err == nil || !strings.Contains(err.Error(), "pbxbatch.yaml:7: target lab: tls.key_file") || !strings.Contains(err.Error(), "chmod 600") {
+	if _, err := LoadTarget(path, "lab", testPlatforms(), nil); err == nil || !strings.Contains(err.Error(), "pbxbatch.yaml:7: target lab: tls.key_file") || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("public key file: %v", err)
 	}
 	os.Chmod(filepath.Join(dir, "k.pem"), 0o600)
-	tg, err = LoadTarget(path, "lab", nil)
+	tg, err = LoadTarget(path, "lab", testPlatforms(), nil)
 	if err != nil || len(tg.TLS.Certificates) != 1 {
 		t.Fatalf("client cert: %v", err)
 	}
@@ -289,7 +291,7 @@ func TestWarnings(t *testing.T) {
 	path := writeConfig(t, "targets:\n  lab:\n    adapter: mxone\n    url: https://h\n    tls: {insecure_skip_verify: true}\n  plain:\n    adapter: mxone\n    url: http://pbx.example.com\n    username: u\n    password_env: PBXBATCH_TEST_PW\n  local:\n    adapter: mxone\n    url: http://127.0.0.1:9000\n    username: u\n    password_env: PBXBATCH_TEST_PW\n")
 	t.Setenv("PBXBATCH_TEST_PW", "x")
 	var buf bytes.Buffer
-	tg, err := LoadTarget(path, "lab", &buf)
+	tg, err := LoadTarget(path, "lab", testPlatforms(), &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,11 +299,11 @@ func TestWarnings(t *testing.T) {
 		t.Fatalf("warning = %q", buf.String())
 	}
 	buf.Reset()
-	if _, err := LoadTarget(path, "plain", &buf); err != nil || !strings.Contains(buf.String(), "password is sent unencrypted over http://") {
+	if _, err := LoadTarget(path, "plain", testPlatforms(), &buf); err != nil || !strings.Contains(buf.String(), "password is sent unencrypted over http://") {
 		t.Fatalf("plain: %v %q", err, buf.String())
 	}
 	buf.Reset()
-	if _, err := LoadTarget(path, "local", &buf); err != nil || buf.Len() != 0 {
+	if _, err := LoadTarget(path, "local", testPlatforms(), &buf); err != nil || buf.Len() != 0 {
 		t.Fatalf("loopback http should not warn: %v %q", err, buf.String())
 	}
 }

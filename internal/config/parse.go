@@ -120,7 +120,7 @@ func (p *parser) mapping(n *yaml.Node, what string, known []string, fn func(key 
 		seen[key] = k.Line
 		if known != nil && !slices.Contains(known, key) {
 			msg := fmt.Sprintf("unknown key %q in %s", key, what)
-			if s := suggest(key, known); s != "" {
+			if s := spelling.Suggest(key, known); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
 			} else {
 				msg += fmt.Sprintf(" (known keys: %s)", strings.Join(known, ", "))
@@ -173,13 +173,15 @@ func (p *parser) target(name string, k, v *yaml.Node) *TargetSpec {
 		case "tls":
 			p.tls(t, vn, what)
 		case "options":
-			t.Options = p.options(vn, what)
+			t.Options = p.options(t, vn, what)
 		}
 	})
 	if deref(v).Kind != yaml.MappingNode {
 		return nil
 	}
-	for _, req := range []string{"adapter", "url"} {
+	// url is required by HTTP adapters only, checked once the adapter is
+	// known: a target that is a document store (Acrobits) has none.
+	for _, req := range []string{"adapter"} {
 		if !set[req] {
 			p.errorf(k.Line, "target %s has no %s", name, req)
 		}
@@ -218,9 +220,12 @@ func (p *parser) tls(t *TargetSpec, n *yaml.Node, what string) {
 	})
 }
 
-func (p *parser) options(n *yaml.Node, what string) map[string]string {
+// options reads the options: block as written; which keys and values are
+// allowed depends on the adapter (TargetSpec.checkPlatform).
+func (p *parser) options(t *TargetSpec, n *yaml.Node, what string) map[string]string {
 	out := map[string]string{}
 	p.mapping(n, "options of "+what, nil, func(key string, kn, vn *yaml.Node) {
+		t.lines["options."+key] = kn.Line
 		if vn.Kind != yaml.ScalarNode || vn.Tag == "!!null" {
 			p.errorf(vn.Line, "options.%s in %s must be a single value, not %s", key, what, describe(vn))
 			return
@@ -268,6 +273,10 @@ func (p *parser) url(n *yaml.Node, what string) string {
 		p.errorf(n.Line, "url in %s is not a valid URL such as https://pbx.example.com:8443 (check for spaces or a %% that is not an escape)", what)
 	case u.User != nil || strings.Contains(s, "@"):
 		p.errorf(n.Line, "url in %s contains credentials: remove them and use username and password_env or password_file", what)
+	case strings.ContainsAny(s, "?#"):
+		// A base URL needs neither; a query is where ?password= or
+		// ?token= would sit, and it would reach every request and log.
+		p.errorf(n.Line, "url in %s has a query string or fragment (?… or #…), which may hold credentials: remove it and use username and password_env or password_file", what)
 	case u.Scheme != "http" && u.Scheme != "https":
 		p.errorf(n.Line, "url in %s must start with https:// (or http://)", what)
 	case u.Host == "":
@@ -371,16 +380,4 @@ func describe(n *yaml.Node) string {
 		return fmt.Sprintf("%q", n.Value)
 	}
 	return "this"
-}
-
-// suggest returns the known word closest to s when it is close enough to be
-// a typo (at most a third of its letters wrong), else "".
-func suggest(s string, known []string) string {
-	best, bestD := "", max(len(s)/3, 1)+1
-	for _, k := range known {
-		if d := spelling.Distance(strings.ToLower(s), strings.ToLower(k)); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
 }

@@ -3,32 +3,41 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/internal/spelling"
 )
 
 // LoadTarget is what a command does to reach a target: read the config file,
-// find the target, resolve its password and TLS files, and print the
-// warnings an operator must not miss (certificate checks off, a password over
-// plain http) to warn.
-func LoadTarget(path, name string, warn io.Writer) (adapters.Target, error) {
+// find the target, check it against the platforms in reg (its adapter is
+// one of them, its options are ones that platform declares), resolve its
+// password and TLS files, and print the warnings an operator must not miss
+// (certificate checks off, a password over plain http) to warn.
+func LoadTarget(path, name string, reg *adapters.Registry, warn io.Writer) (adapters.Target, error) {
 	f, err := Load(path)
 	if err != nil {
 		return adapters.Target{}, err
 	}
-	return f.Target(name, warn)
+	return f.Target(name, reg, warn)
 }
 
 // Target resolves the named target; see LoadTarget.
-func (f *File) Target(name string, warn io.Writer) (adapters.Target, error) {
+func (f *File) Target(name string, reg *adapters.Registry, warn io.Writer) (adapters.Target, error) {
 	spec, err := f.Spec(name)
+	if err != nil {
+		return adapters.Target{}, err
+	}
+	opts, err := spec.checkPlatform(reg)
 	if err != nil {
 		return adapters.Target{}, err
 	}
@@ -36,12 +45,61 @@ func (f *File) Target(name string, warn io.Writer) (adapters.Target, error) {
 	if err != nil {
 		return adapters.Target{}, err
 	}
+	t.Options = opts
 	if warn != nil {
 		for _, w := range spec.Warnings() {
 			fmt.Fprintln(warn, "WARNING:", w)
 		}
 	}
 	return t, nil
+}
+
+// checkPlatform checks the adapter name and the options against the
+// platform's declarations, and returns the options in canonical form
+// ("true", "30s"). Every mistake names its line; a misspelt key gets the
+// key it probably meant.
+func (t *TargetSpec) checkPlatform(reg *adapters.Registry) (map[string]string, error) {
+	p, err := reg.Platform(t.Adapter)
+	if err != nil {
+		return nil, fmt.Errorf("%s: target %s: %w", t.at("adapter"), t.Name, err)
+	}
+	declared := map[string]adapters.Option{}
+	var names []string
+	for _, o := range p.Options {
+		declared[o.Name] = o
+		names = append(names, o.Name)
+	}
+	var errs []error
+	out := map[string]string{}
+	for _, key := range slices.Sorted(maps.Keys(t.Options)) {
+		o, ok := declared[key]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: target %s: %s", t.at("options."+key), t.Name, unknownOption(key, p.Name(), p.Options, names)))
+			continue
+		}
+		v, err := o.Check(t.Options[key])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: target %s: %w", t.at("options."+key), t.Name, err))
+			continue
+		}
+		out[key] = v
+	}
+	return out, errors.Join(errs...)
+}
+
+func unknownOption(key, adapter string, opts []adapters.Option, names []string) string {
+	msg := fmt.Sprintf("adapter %s has no option %q", adapter, key)
+	if s := spelling.Suggest(key, names); s != "" {
+		return msg + fmt.Sprintf("; did you mean %s?", s)
+	}
+	if len(opts) == 0 {
+		return msg + " (it takes no options)"
+	}
+	var known []string
+	for _, o := range opts {
+		known = append(known, fmt.Sprintf("%s (%s): %s", o.Name, o.Type, o.Doc))
+	}
+	return msg + "; its options are " + strings.Join(known, "; ")
 }
 
 // Resolve reads the password (from the environment or an owner-only file)

@@ -20,11 +20,23 @@ type Origin struct {
 	Sheet string `json:"sheet,omitempty"`
 	Row   int    `json:"row,omitempty"`
 	Col   string `json:"column,omitempty"`
+	// Part of Parts: one of the records a row expands into (a range row,
+	// schemas x-expand); zero for a row that is one record.
+	Part  int `json:"part,omitempty"`
+	Parts int `json:"parts,omitempty"`
 }
 
 // String renders the origin the way users see it in their tools:
-// "Users!D7" for a workbook, "users.csv:7:D" for a CSV file.
+// "Users!D7" for a workbook, "users.csv:7:D" for a CSV file, followed by
+// " [2/3]" for the second of three records a row expands into.
 func (o Origin) String() string {
+	if o.Parts > 0 {
+		return fmt.Sprintf("%s [%d/%d]", o.place(), o.Part, o.Parts)
+	}
+	return o.place()
+}
+
+func (o Origin) place() string {
 	if o.Sheet != "" {
 		switch {
 		case o.Row == 0:
@@ -121,6 +133,7 @@ func (l List) Sort() {
 			cmp.Compare(a.File, b.File),
 			cmp.Compare(a.Sheet, b.Sheet),
 			cmp.Compare(a.Row, b.Row),
+			cmp.Compare(a.Part, b.Part),
 			cmp.Compare(len(a.Col), len(b.Col)),
 			cmp.Compare(a.Col, b.Col),
 			cmp.Compare(a.Code, b.Code),

@@ -343,20 +343,3 @@ func (p *Pacer) Backoff(attempt int, retryAfter time.Duration) time.Duration {
 	p.mu.Unlock()
 	return max(d, retryAfter)
 }
-
-// Sleep waits for d, or until ctx is done (then it returns ctx's error).
-// It is the default wait of every retry loop; tests replace it with one
-// that counts and skips.
-func Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

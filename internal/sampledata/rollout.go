@@ -3,6 +3,8 @@
 // their extensions of all five types. It writes the sample workbooks under
 // testdata/mxone (go generate ./internal/sampledata, or make testdata) and
 // scales for benchmarks: New(Users(100000)) is a 100,000-user rollout.
+// Its sheet writers (WriteXLSX, WriteCSVDir) and name lists serve every
+// platform's sample generator (adapters/sipx/sample is another).
 //
 // Records are computed from their index, never stored, so writing a
 // million rows costs no more memory than writing ten.
@@ -199,9 +201,9 @@ func (r *Rollout) user(rec schemas.Record, u int) {
 	rec.Set("language", []string{"en", "sv"}[u%2])
 	rec.Set("mobileNumber", fmt.Sprintf("+4670%07d", u%10000000))
 	rec.Set("secretMobile", u%4 == 0)
-	if u%25 == 0 {
-		rec.Set("securityProfile", profiles[(u/25)%len(profiles)].name)
-	}
+	// No securityProfile: the API cannot set it (read-only, exported for
+	// audits), and a rollout that fills it would promise what import
+	// cannot do.
 }
 
 // extension i: the first Users extensions belong one to each user; the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,33 +45,44 @@ func (r *Rollout) Sheets(set *schemas.Set) ([]Sheet, error) {
 		if k == nil {
 			return nil, fmt.Errorf("sample data: adapter %s has no kind %q", set.Adapter, kind)
 		}
-		used := map[string]bool{}
 		// Every field appears within the first few records of each kind
 		// (types and options cycle with short periods).
-		for i := range min(r.Len(kind), 60) {
-			for _, p := range r.Record(kind, i).Paths() {
-				used[p] = true
-			}
-		}
-		var header []string
-		for _, f := range k.Fields {
-			if used[f.Path] {
-				header = append(header, f.Path)
-				delete(used, f.Path)
-			}
-		}
-		if len(used) > 0 {
-			return nil, fmt.Errorf("sample data: %s fields %v are not in the schema", kind, slices.Sorted(func(y func(string) bool) {
-				for p := range used {
-					if !y(p) {
-						return
-					}
+		header, err := Columns(k, func(yield func(schemas.Record) bool) {
+			for i := range min(r.Len(kind), 60) {
+				if !yield(r.Record(kind, i)) {
+					return
 				}
-			}))
+			}
+		})
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, Sheet{Name: title(k.Plural), Kind: kind, Header: header, Rows: r.rows(kind, header)})
+		out = append(out, Sheet{Name: SheetTitle(k.Plural), Kind: kind, Header: header, Rows: r.rows(kind, header)})
 	}
 	return out, nil
+}
+
+// Columns returns the fields records fill, in the order of k's schema, for
+// a sheet's header. A field the schema does not have is an error: the
+// generator and the schema disagree.
+func Columns(k *schemas.Kind, records iter.Seq[schemas.Record]) ([]string, error) {
+	used := map[string]bool{}
+	for rec := range records {
+		for _, p := range rec.Paths() {
+			used[p] = true
+		}
+	}
+	var header []string
+	for _, f := range k.Fields {
+		if used[f.Path] {
+			header = append(header, f.Path)
+			delete(used, f.Path)
+		}
+	}
+	if len(used) > 0 {
+		return nil, fmt.Errorf("sample data: %s fields %v are not in the schema", k.Name, slices.Sorted(maps.Keys(used)))
+	}
+	return header, nil
 }
 
 func (r *Rollout) rows(kind string, header []string) iter.Seq[[]string] {
@@ -88,7 +100,9 @@ func (r *Rollout) rows(kind string, header []string) iter.Seq[[]string] {
 }
 
 // title turns "security_profiles" into "Security Profiles".
-func title(s string) string {
+// SheetTitle is the sheet name of a kind's plural: "security_profiles" →
+// "Security Profiles".
+func SheetTitle(s string) string {
 	words := strings.Split(s, "_")
 	for i, w := range words {
 		if w != "" {

@@ -57,3 +57,16 @@ func truncateRunes(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n])
 }
+
+// Sheets of a rollout template that hold no records: its instructions and
+// the lists behind drop-downs. Readers skip them like MetadataSheet.
+const (
+	ReadmeSheet = "README"
+	ListsSheet  = "Lists"
+)
+
+// IsNotData reports whether a sheet holds no records by convention: an
+// export's "_" sheets (MetadataSheet) and a template's README and Lists.
+func IsNotData(name string) bool {
+	return strings.HasPrefix(name, "_") || strings.EqualFold(name, ReadmeSheet) || strings.EqualFold(name, ListsSheet)
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -293,6 +294,83 @@ func TestXLSXContinuesOnNewSheet(t *testing.T) {
 		}
 		if len(rows) != len(vals)+1 {
 			t.Errorf("%s: %d rows", sh, len(rows))
+		}
+	}
+}
+
+// Every table sheet has a filter over its rows and prints landscape, one
+// page wide, with its header on every page; the reserved sheet comes first
+// although it is written last; counts are numbers; a wrapped row is as tall
+// as its text; the file is the owner's only.
+func TestXLSXFilterPrintOrderAndNumbers(t *testing.T) {
+	long := strings.Repeat("word ", 40) // 200 characters in a 60-wide column
+	f, path := writeBook(t, 0, func(x *XLSX) {
+		if err := x.Reserve("summary"); err != nil {
+			t.Fatal(err)
+		}
+		tb, _ := x.NewTable("users", []string{"userId", "status", "reason", "email"}, TableOptions{FreezeColumns: 3})
+		for range 3 {
+			tb.WriteRow([]string{"u1", "failed", "bad", "a@b"})
+		}
+		sum, err := x.NewTable("summary", []string{"what", "count"}, TableOptions{Wrap: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum.Write([]Cell{{Value: "created"}, {Value: "1200", Number: true}}, Plain)
+		sum.Write([]Cell{{Value: long}, {Value: "n/a", Number: true}}, Plain)
+	})
+	if got := f.GetSheetList(); len(got) != 2 || got[0] != "summary" || got[1] != "users" {
+		t.Fatalf("sheets %v, want the reserved summary first", got)
+	}
+	for sheet, ref := range map[string]string{"users": "$A$1:$D$4", "summary": "$A$1:$B$3"} {
+		xml := sheetXML(t, path, map[string]string{"summary": "xl/worksheets/sheet1.xml", "users": "xl/worksheets/sheet2.xml"}[sheet])
+		if !strings.Contains(xml, `<autoFilter ref="`+ref+`"`) {
+			t.Errorf("%s: no autofilter over %s", sheet, ref)
+		}
+		if !strings.Contains(xml, `orientation="landscape"`) || !strings.Contains(xml, `fitToWidth="1"`) || !strings.Contains(xml, `fitToHeight="0"`) || !strings.Contains(xml, `fitToPage="true"`) {
+			t.Errorf("%s: not set to print landscape, one page wide", sheet)
+		}
+	}
+	names := f.GetDefinedName()
+	titles := 0
+	for _, n := range names {
+		if n.Name == "_xlnm.Print_Titles" && strings.HasSuffix(n.RefersTo, "!$1:$1") {
+			titles++
+		}
+	}
+	if titles != 2 {
+		t.Errorf("%d sheets repeat their header when printed, want 2 (%+v)", titles, names)
+	}
+	if p, _ := f.GetPanes("users"); !p.Freeze || p.XSplit != 3 || p.YSplit != 1 {
+		t.Errorf("users panes %+v, want the header and 3 columns frozen", p)
+	}
+	if typ, _ := f.GetCellType("summary", "B2"); typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
+		t.Errorf("count cell type %v, want a number", typ)
+	}
+	if v, _ := f.GetCellValue("summary", "B2", excelize.Options{RawCellValue: true}); v != "1200" {
+		t.Errorf("count = %q", v)
+	}
+	if typ, _ := f.GetCellType("summary", "B3"); typ != excelize.CellTypeInlineString {
+		t.Errorf("a count that is no number should stay text, got %v", typ)
+	}
+	if h, _ := f.GetRowHeight("summary", 3); h < 3*LineHeight {
+		t.Errorf("wrapped row height %v, want room for at least 3 lines", h)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+}
+
+func TestLines(t *testing.T) {
+	for _, c := range []struct {
+		v     string
+		width float64
+		want  int
+	}{
+		{"", 10, 1}, {"short", 60, 1}, {strings.Repeat("x", 130), 60, 2}, {"a\nb\nc", 60, 3},
+	} {
+		if got := Lines(c.v, c.width); got != c.want {
+			t.Errorf("Lines(%d chars, %v) = %d, want %d", len(c.v), c.width, got, c.want)
 		}
 	}
 }

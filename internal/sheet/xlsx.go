@@ -3,15 +3,20 @@
 // a frozen, styled header row; every value a text cell, so that "0042" and
 // "+4670…" stay as typed; formula-injection safety (see EscapeCSV); long
 // tables continued on "name (2)" sheets; highlights and cell comments for
-// reports.
+// reports; every sheet filtered and set up to print (landscape, as wide as
+// the page, the header repeated on every page).
 package sheet
 
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/pbxbatch/pbxbatch/internal/atomicfile"
 )
 
 // Style is how a row or a cell is highlighted.
@@ -41,11 +46,19 @@ var fills = [numStyles]string{
 }
 
 // Cell is one value with its highlight and an optional comment (a note that
-// Excel shows when the cell is hovered).
+// Excel shows when the cell is hovered; notes do not print).
 type Cell struct {
 	Value   string
 	Style   Style
 	Comment string
+	// Number writes Value as a number (a count a reader sums or sorts),
+	// not as text; a Value that is no number stays text.
+	Number bool
+	// Wrap wraps Value within its column and makes the row tall enough.
+	Wrap bool
+	// Span lets a long Value run on into the empty cells to its right
+	// instead of widening its column (a note under a table of numbers).
+	Span bool
 }
 
 // textFormat is Excel's built-in number format "@" (text): a cell a user
@@ -68,10 +81,13 @@ type XLSX struct {
 	f            *excelize.File
 	header       int
 	styles       [numStyles]int
+	wrapped      [numStyles]int // styles plus wrapped text (TableOptions.Wrap)
+	numbers      [numStyles]int // styles of number cells
 	cur          *Table
 	sheets       int
-	maxRows      int // data rows per sheet: MaxDataRows, lowered by tests
-	DroppedNotes int // notes not added because their sheet had maxComments already
+	reserved     map[string]bool // sheets made by Reserve, not written yet
+	maxRows      int             // data rows per sheet: MaxDataRows, lowered by tests
+	DroppedNotes int             // notes not added because their sheet had maxComments already
 }
 
 // XLSXOptions tune the writer.
@@ -96,7 +112,9 @@ func NewXLSX(o XLSXOptions) (*XLSX, error) {
 		return nil, err
 	}
 	for s := Plain; s < numStyles; s++ {
-		st := &excelize.Style{NumFmt: textFormat}
+		// Top-aligned, so that a row made tall by one wrapped cell reads
+		// from its top line.
+		st := &excelize.Style{NumFmt: textFormat, Alignment: &excelize.Alignment{Vertical: "top"}}
 		if c := fills[s]; c != "" {
 			st.Fill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c}}
 		}
@@ -115,8 +133,51 @@ func NewXLSX(o XLSXOptions) (*XLSX, error) {
 			f.Close()
 			return nil, err
 		}
+		st.Alignment = &excelize.Alignment{WrapText: true, Vertical: "top"}
+		if x.wrapped[s], err = f.NewStyle(st); err != nil {
+			f.Close()
+			return nil, err
+		}
+		st.Alignment, st.NumFmt = &excelize.Alignment{Vertical: "top"}, 3 // "#,##0"
+		if x.numbers[s], err = f.NewStyle(st); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	return x, nil
+}
+
+// Reserve makes the next sheet now and leaves it empty, so that a table
+// known only at the end (a summary) can still come first: NewTable with
+// the same name writes into it.
+func (x *XLSX) Reserve(name string) error {
+	if err := x.endTable(); err != nil {
+		return err
+	}
+	if err := x.addSheet(name); err != nil {
+		return err
+	}
+	if x.reserved == nil {
+		x.reserved = map[string]bool{}
+	}
+	x.reserved[name] = true
+	return nil
+}
+
+// addSheet adds a sheet after the others; the first is the renamed default
+// one, already the active and selected tab.
+func (x *XLSX) addSheet(name string) error {
+	var err error
+	if x.sheets == 0 {
+		err = x.f.SetSheetName("Sheet1", name)
+	} else {
+		_, err = x.f.NewSheet(name)
+	}
+	if err != nil {
+		return fmt.Errorf("sheet %q: %w", name, err)
+	}
+	x.sheets++
+	return nil
 }
 
 // TableOptions describe a table's sheet.
@@ -127,6 +188,12 @@ type TableOptions struct {
 	// NoFreeze leaves the header row scrolling with the data (for
 	// key/value sheets such as _metadata).
 	NoFreeze bool
+	// FreezeColumns keeps the first columns in view when scrolling right
+	// (a record's key and its status), with the header.
+	FreezeColumns int
+	// Wrap wraps long values within their column and makes each row as
+	// tall as its text (explanations, not data).
+	Wrap bool
 }
 
 // Table is one logical table: a header and rows, on one sheet or, past
@@ -176,19 +243,13 @@ func (t *Table) Sheets() []string {
 func (t *Table) startSheet(part int) error {
 	f := t.x.f
 	name := PartName(t.base, part)
-	if t.x.sheets == 0 {
-		if err := f.SetSheetName("Sheet1", name); err != nil {
-			return fmt.Errorf("sheet %q: %w", name, err)
-		}
-	} else if _, err := f.NewSheet(name); err != nil {
-		return fmt.Errorf("sheet %q: %w", name, err)
+	if t.x.reserved[name] {
+		delete(t.x.reserved, name)
+	} else if err := t.x.addSheet(name); err != nil {
+		return err
 	}
-	t.x.sheets++
-	if t.opts.ReadOnly {
-		grey := "A6A6A6"
-		if err := f.SetSheetProps(name, &excelize.SheetPropsOptions{TabColorRGB: &grey}); err != nil {
-			return err
-		}
+	if err := t.pageSetup(name); err != nil {
+		return fmt.Errorf("sheet %q: %w", name, err)
 	}
 	sw, err := f.NewStreamWriter(name)
 	if err != nil {
@@ -217,7 +278,7 @@ func (t *Table) begin() error {
 		}
 	}
 	if !t.opts.NoFreeze {
-		if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		if err := sw.SetPanes(panes(t.opts.FreezeColumns)); err != nil {
 			return err
 		}
 	}
@@ -259,7 +320,9 @@ func (t *Table) WriteRow(values []string) error {
 func (t *Table) Write(cells []Cell, rowStyle Style) error {
 	if t.row == 0 { // still sizing columns
 		for i, c := range cells {
-			t.measure(i, c.Value)
+			if !c.Span {
+				t.measure(i, c.Value)
+			}
 		}
 		cells = append([]Cell(nil), cells...) // the caller may reuse its slice
 		for i := range cells {
@@ -326,14 +389,65 @@ func (t *Table) emit(cells []Cell, values []string, rowStyle Style) error {
 			t.vals = append(t.vals, nil)
 			continue
 		}
-		t.vals = append(t.vals, excelize.Cell{StyleID: t.x.styles[st], Value: c.Value})
+		if n, err := strconv.ParseFloat(c.Value, 64); c.Number && err == nil {
+			t.vals = append(t.vals, excelize.Cell{StyleID: t.x.numbers[st], Value: n})
+			continue
+		}
+		id := t.x.styles[st]
+		if t.wraps(c) {
+			id = t.x.wrapped[st]
+		}
+		t.vals = append(t.vals, excelize.Cell{StyleID: id, Value: c.Value})
+	}
+	opts := excelize.RowOpts{StyleID: t.x.styles[Plain]}
+	if h := t.height(cells, values); h > LineHeight {
+		opts.Height = h
 	}
 	cell, _ := excelize.CoordinatesToCellName(1, r)
-	if err := t.sw.SetRow(cell, t.vals, excelize.RowOpts{StyleID: t.x.styles[Plain]}); err != nil {
+	if err := t.sw.SetRow(cell, t.vals, opts); err != nil {
 		return fmt.Errorf("sheet %q row %d: %w", t.sheet, r, err)
 	}
 	t.row = r
 	return nil
+}
+
+func (t *Table) wraps(c Cell) bool { return (t.opts.Wrap || c.Wrap) && !c.Span }
+
+// height is the height in points a row needs for its longest wrapped cell.
+func (t *Table) height(cells []Cell, values []string) float64 {
+	lines := 1
+	for i := range max(len(cells), len(values)) {
+		v := ""
+		switch {
+		case values != nil && t.opts.Wrap:
+			v = values[i]
+		case values == nil && t.wraps(cells[i]):
+			v = cells[i].Value
+		}
+		if v != "" && i < len(t.widths) {
+			lines = max(lines, Lines(v, t.widths[i]))
+		}
+	}
+	return LineHeight * float64(lines)
+}
+
+// LineHeight is the height in points of one line of text in the default
+// 11-point font, with its spacing.
+const LineHeight = 15
+
+// Lines estimates how many lines v takes when wrapped in a column width
+// characters wide: Excel and LibreOffice do not grow a row to its wrapped
+// text by themselves when the file sets no height, and the lines overlap.
+func Lines(v string, width float64) int {
+	// A character of a proportional font is narrower than the "0" a column
+	// width counts (about 1.18 of them fit, measured in LibreOffice); 1.15
+	// leaves room for the word that wraps early.
+	perLine := max(int(width*1.15)-1, 1)
+	n := 0
+	for _, para := range strings.Split(v, "\n") {
+		n += max(1, (utf8.RuneCountInString(para)+perLine-1)/perLine)
+	}
+	return n
 }
 
 func (t *Table) comment(col, row int, text string) {
@@ -363,7 +477,60 @@ func (t *Table) flushSheet() error {
 		}
 	}
 	t.comments = t.comments[:0]
+	// Set on the worksheet the stream writer writes out at Flush: after it,
+	// excelize would parse the whole streamed sheet back into memory.
+	if n := len(t.header); n > 0 {
+		last, _ := excelize.CoordinatesToCellName(n, max(t.row, 1))
+		if err := t.x.f.AutoFilter(t.sheet, "A1:"+last, nil); err != nil {
+			return fmt.Errorf("sheet %q filter: %w", t.sheet, err)
+		}
+	}
 	return t.sw.Flush()
+}
+
+// pageSetup makes a sheet print readably: landscape, scaled to the page's
+// width (as many pages down as it takes), the header row on every page.
+// It runs before the sheet's stream starts, which writes these properties
+// first.
+func (t *Table) pageSetup(name string) error {
+	props := &excelize.SheetPropsOptions{}
+	if t.opts.ReadOnly {
+		grey := "A6A6A6"
+		props.TabColorRGB = &grey
+	}
+	return PrintSetup(t.x.f, name, props)
+}
+
+// PrintSetup sets a sheet of f to print landscape, as wide as one page,
+// with its first row repeated on every page; props may carry other sheet
+// properties to set at the same time (nil: none).
+func PrintSetup(f *excelize.File, name string, props *excelize.SheetPropsOptions) error {
+	fit := true
+	if props == nil {
+		props = &excelize.SheetPropsOptions{}
+	}
+	props.FitToPage = &fit
+	if err := f.SetSheetProps(name, props); err != nil {
+		return err
+	}
+	landscape, wide, tall := "landscape", 1, 0
+	if err := f.SetPageLayout(name, &excelize.PageLayoutOptions{Orientation: &landscape, FitToWidth: &wide, FitToHeight: &tall}); err != nil {
+		return err
+	}
+	return f.SetDefinedName(&excelize.DefinedName{
+		Name: "_xlnm.Print_Titles", RefersTo: "'" + strings.ReplaceAll(name, "'", "''") + "'!$1:$1", Scope: name,
+	})
+}
+
+// panes freezes the header row and the first cols columns.
+func panes(cols int) *excelize.Panes {
+	p := &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}
+	if cols > 0 {
+		p.XSplit = cols
+		p.TopLeftCell, _ = excelize.CoordinatesToCellName(cols+1, 2)
+		p.ActivePane = "bottomRight"
+	}
+	return p
 }
 
 func (x *XLSX) endTable() error {
@@ -383,12 +550,18 @@ func (x *XLSX) WriteTo(w io.Writer) (int64, error) {
 	return x.f.WriteTo(w)
 }
 
-// Save ends the current table and writes the workbook to path.
+// Save ends the current table and writes the workbook to path, readable by
+// its owner only (workbooks hold names, numbers and e-mail addresses), and
+// atomically: a full disk leaves the previous file or none, never half a
+// workbook.
 func (x *XLSX) Save(path string) error {
 	if err := x.finish(); err != nil {
 		return err
 	}
-	return x.f.SaveAs(path)
+	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		_, err := x.f.WriteTo(w)
+		return err
+	})
 }
 
 func (x *XLSX) finish() error {
@@ -397,6 +570,9 @@ func (x *XLSX) finish() error {
 	}
 	if x.sheets == 0 {
 		return fmt.Errorf("workbook has no sheets")
+	}
+	for name := range x.reserved {
+		return fmt.Errorf("sheet %q was reserved but never written", name)
 	}
 	// The first sheet is the renamed default one, already the active and
 	// selected tab. (SetActiveSheet would make excelize parse every

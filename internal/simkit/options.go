@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pbxbatch/pbxbatch/internal/pace"
+	"github.com/pbxbatch/pbxbatch/internal/wait"
 )
 
 // Options are the switches of a simulator. The zero value is a well-behaved
@@ -84,7 +84,7 @@ func (o Options) sleep(ctx context.Context, d time.Duration) error {
 	if o.Sleep != nil {
 		return o.Sleep(ctx, d)
 	}
-	return pace.Sleep(ctx, d)
+	return wait.Sleep(ctx, d)
 }
 
 func (o Options) timeoutHold() time.Duration {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/internal/httpclient"
+	"github.com/pbxbatch/pbxbatch/internal/redact"
 )
 
 // Client calls the operations of SOAP services under one base URL
@@ -47,6 +48,8 @@ type basic struct {
 	username string
 	password adapters.Secret
 }
+
+func (b *basic) secrets() []string { return []string{b.password.Reveal()} }
 
 func (b *basic) Authorize(h http.Header, _ string, in any) any {
 	r := http.Request{Header: h}
@@ -109,6 +112,7 @@ func (c *Client) call(ctx context.Context, effect httpclient.Effect, service, op
 			scheme, _, _ := strings.Cut(ch, " ")
 			e.Message += fmt.Sprintf(" (the server asks for %s authentication)", scheme)
 		}
+		e.Message = c.redactor().String(e.Message)
 		return e
 	}
 	name, err := ReadEnvelope(bytes.NewReader(resp.Body), c.MaxResponse, func(d *xml.Decoder, start *xml.StartElement) error {
@@ -121,6 +125,7 @@ func (c *Client) call(ctx context.Context, effect httpclient.Effect, service, op
 	switch {
 	case errors.As(err, &fault):
 		fault.HTTPStatus = resp.Status
+		fault.String = c.redactor().String(fault.String)
 		return fault
 	case errors.Is(err, ErrTooLarge):
 		return &adapters.Error{Class: adapters.Permanent, Status: resp.Status, Message: what + ": " + err.Error() + " (the response was refused)", Err: err}
@@ -133,6 +138,16 @@ func (c *Client) call(ctx context.Context, effect httpclient.Effect, service, op
 	}
 	if c.InBand != nil {
 		return c.InBand(op, out)
+	}
+	return nil
+}
+
+// redactor masks the credentials in what a server says, in every encoding: a
+// server that echoes the request echoes its Basic credentials (base64 of
+// user:password) too.
+func (c *Client) redactor() *redact.Redactor {
+	if s, ok := c.auth.(interface{ secrets() []string }); ok {
+		return redact.New(s.secrets()...)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@
 // password_env?") for config keys and workbook headers alike.
 package spelling
 
+import "strings"
+
 // Distance is the Levenshtein edit distance between a and b, counted in
 // runes (a header like "Anknytning" or "Åsa" is no byte soup).
 func Distance(a, b string) int {
@@ -23,4 +25,16 @@ func Distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// Suggest returns the known word closest to s, ignoring case, when it is
+// close enough to be a typo (at most a third of its letters wrong), else "".
+func Suggest(s string, known []string) string {
+	best, bestD := "", max(len(s)/3, 1)+1
+	for _, k := range known {
+		if d := Distance(strings.ToLower(s), strings.ToLower(k)); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
 }

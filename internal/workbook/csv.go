@@ -36,8 +36,10 @@ func openCSV(b *Book, path, tableName string, opts Options) (*Table, error) {
 	if bytes.HasPrefix(head, utf8BOM) {
 		format.bom = true
 		head = head[len(utf8BOM):]
-		b.Diags.Warnf(fileOrigin, "", "read.bom",
-			"%s starts with a UTF-8 byte-order mark (Excel's \"CSV UTF-8\" writes one); it was ignored", name)
+		if !b.Export { // export --bom writes one for Excel
+			b.Diags.Warnf(fileOrigin, "", "read.bom",
+				"%s starts with a UTF-8 byte-order mark (Excel's \"CSV UTF-8\" writes one); it was ignored", name)
+		}
 	}
 	if line := firstLine(head); !bytes.ContainsRune(line, ',') {
 		switch {
@@ -95,12 +97,41 @@ func firstLine(head []byte) []byte {
 }
 
 type csvSource struct {
-	t    *Table
-	f    *os.File
-	r    *csv.Reader
-	e    error
-	done bool
+	t     *Table
+	f     *os.File
+	r     *csv.Reader
+	limit *recordLimit
+	last  int // the last line of the last record read
+	e     error
+	done  bool
 }
+
+// recordLimit bounds what encoding/csv may buffer for one record: it reads
+// a whole record into memory, so one 500 MB line (or a stray quote that
+// swallows the rest of the file) would cost gigabytes. The budget is reset
+// before each record.
+type recordLimit struct {
+	r          io.Reader
+	left, size int64
+}
+
+var errRecordTooLong = errors.New("record too long")
+
+func (l *recordLimit) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errRecordTooLong
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// maxRecordCells is how many cells of the maximum size one CSV record may
+// hold before it is refused; a real row is far smaller.
+const maxRecordCells = 64
 
 func (t *Table) openCSVSource() (*csvSource, error) {
 	f, err := os.Open(t.File)
@@ -114,17 +145,21 @@ func (t *Table) openCSVSource() (*csvSource, error) {
 			return nil, fmt.Errorf("cannot read %s: %w", t.File, err)
 		}
 	}
-	r := csv.NewReader(br)
+	size := int64(t.opts.MaxCellSize) * maxRecordCells
+	limit := &recordLimit{r: br, size: size, left: size}
+	r := csv.NewReader(limit)
 	r.Comma = t.csv.comma
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true // build copies cells into a fresh slice per row
-	return &csvSource{t: t, f: f, r: r}, nil
+	return &csvSource{t: t, f: f, r: r, limit: limit}, nil
 }
 
 func (s *csvSource) next() (rawRow, bool) {
 	if s.done {
 		return rawRow{}, false
 	}
+	// Reading ahead fills at most one buffer beyond the record.
+	s.limit.left = s.limit.size + 64<<10
 	rec, err := s.r.Read()
 	var pe *csv.ParseError
 	switch {
@@ -132,7 +167,13 @@ func (s *csvSource) next() (rawRow, bool) {
 		first, _ := s.r.FieldPos(0)
 		last, _ := s.r.FieldPos(len(rec) - 1)
 		last += strings.Count(rec[len(rec)-1], "\n")
+		s.last = last
 		return rawRow{First: first, Last: last, Cells: rec}, true
+	case errors.Is(err, errRecordTooLong):
+		s.e = fmt.Errorf("%s: the row starting on line %d is longer than %s, more than any row of a workbook; it is usually a quote (\") that is never closed and swallowed the lines after it, or not CSV at all; fix the quote or save the file again from Excel",
+			s.t.Origin(s.last+1, -1), s.last+1, byteSize(s.limit.size))
+		s.done = true
+		return rawRow{}, false
 	case errors.Is(err, io.EOF):
 		s.done = true
 		return rawRow{}, false
@@ -140,6 +181,7 @@ func (s *csvSource) next() (rawRow, bool) {
 		// encoding/csv drops the rest of the line and resumes on the next
 		// one, so one bad quote costs one row, reported at its cell.
 		raw := rawRow{First: pe.StartLine, Last: pe.Line, Cells: rec}
+		s.last = pe.Line
 		col := len(rec)
 		what := "a quote (\") inside a cell that does not start with one"
 		if errors.Is(pe.Err, csv.ErrQuote) {
@@ -173,6 +215,11 @@ func (t *Table) setHeader(raw rawRow) {
 	cc := cellCleaner{csv: t.csv != nil}
 	t.Header = make([]string, len(raw.Cells))
 	for i, c := range raw.Cells {
+		if len(c) > t.opts.MaxCellSize {
+			t.book.Diags.Errorf(t.Origin(t.HeaderRow, i), "", "read.cell_too_large",
+				"header cell holds %s, more than the %s a cell may hold; name the column (its field name) or delete it", byteSize(int64(len(c))), byteSize(int64(t.opts.MaxCellSize)))
+			c = ""
+		}
 		clean, f := cc.clean(c)
 		t.Header[i] = clean
 		if f&fixEncoding != 0 {

@@ -2,6 +2,8 @@ package workbook
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -40,7 +42,8 @@ type Rows struct {
 	lastEnd int
 	counts  map[string]int
 	cells   cellCleaner
-	formula *formulaCursor // nil when the sheet has no formulas
+	formula *cellCursor // nil when the sheet has no formulas
+	numbers *cellCursor // nil when the sheet has no number cells
 }
 
 // Rows iterates the data rows of a table, streaming. Close it when done.
@@ -75,8 +78,14 @@ func (t *Table) Rows() (*Rows, error) {
 	}
 	r := &Rows{t: t, src: src, lastEnd: t.headerEnd, counts: map[string]int{}, cells: cellCleaner{csv: t.csv != nil}}
 	if t.scan != nil && t.scan.formulas > 0 {
-		if r.formula, err = newFormulaCursor(t.scan); err != nil {
+		if r.formula, err = newCellCursor(t.scan, evFormula); err != nil {
 			src.close()
+			return nil, fmt.Errorf("%s: %w", t.Origin(0, -1), err)
+		}
+	}
+	if t.scan != nil && t.scan.numbers > 0 {
+		if r.numbers, err = newCellCursor(t.scan, evNumber); err != nil {
+			r.Close()
 			return nil, fmt.Errorf("%s: %w", t.Origin(0, -1), err)
 		}
 	}
@@ -118,8 +127,10 @@ func (r *Rows) Close() error {
 	if r.src == nil {
 		return nil
 	}
-	if r.formula != nil {
-		r.formula.close()
+	for _, c := range []*cellCursor{r.formula, r.numbers} {
+		if c != nil {
+			c.close()
+		}
 	}
 	err := r.src.close()
 	r.src = nil
@@ -171,9 +182,58 @@ func (r *Rows) build(raw rawRow) Row {
 				Value:   r.shown(i, c)})
 			continue
 		}
+		if r.numbers != nil && r.numbers.at(raw.First, i) {
+			if row.Numeric == nil {
+				row.Numeric = make([]bool, len(t.Header))
+			}
+			row.Numeric[i] = true
+			c = storedNumber(c, r.numbers.value)
+		}
 		row.Cells[i] = r.cell(&row, raw.First, i, c)
 	}
 	return row
+}
+
+// storedNumber returns the text of a number cell: what the spreadsheet
+// shows, unless a display format changed the number itself (scientific
+// notation, thousands separators, rounding), in which case the stored value,
+// exactly. A spreadsheet keeps 15 significant digits: a stored value with
+// more has already lost some, so it reads in scientific notation and the
+// validator's damage guard says so.
+func storedNumber(shown, stored string) string {
+	f, err := strconv.ParseFloat(stored, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return shown
+	}
+	exact := strconv.FormatFloat(f, 'f', -1, 64)
+	if significantDigits(exact) > 15 {
+		return strconv.FormatFloat(f, 'E', -1, 64)
+	}
+	plain := strings.NewReplacer(",", "", " ", "", "\u00a0", "").Replace(shown)
+	switch {
+	case shown == exact:
+		return shown
+	case allDigitText(shown) && strings.TrimLeft(shown, "0") == strings.TrimLeft(exact, "0"):
+		return shown // a format such as 0000 shows the zeros the user typed
+	}
+	if _, err := strconv.ParseFloat(plain, 64); err != nil {
+		return shown // a date, a percentage, a currency: what the user sees
+	}
+	return exact
+}
+
+func significantDigits(decimal string) int {
+	d := strings.ReplaceAll(strings.TrimPrefix(decimal, "-"), ".", "")
+	return len(strings.TrimRight(strings.TrimLeft(d, "0"), "0"))
+}
+
+func allDigitText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // cell checks and normalises one cell, adding what it finds to row.

@@ -20,6 +20,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +89,10 @@ type Book struct {
 	Path   string
 	Tables []*Table
 	Diags  diag.List // file-level findings (BOM, delimiter, merged cells, …)
+	// Export is true for a pbxbatch export (it carries a manifest.json or
+	// a _metadata sheet): what pbxbatch writes itself (a BOM, the
+	// manifest, catalogue sheets, read-only columns) is not damage.
+	Export bool
 
 	xlsx *excelize.File
 	zip  *zip.ReadCloser
@@ -117,6 +122,11 @@ type Row struct {
 	Num   int
 	Cells []string
 	Diags diag.List // cell-level findings: formulas, non-breaking spaces, …
+	// Numeric marks the cells an xlsx stores as numbers (nil when none
+	// is): a spreadsheet has turned what was typed into a number, dropping
+	// leading zeros and a leading +. Such a cell's text is the number as
+	// shown, or as stored when a display format changed it.
+	Numeric []bool
 }
 
 // Open opens an input file or directory. An error means nothing could be
@@ -287,10 +297,11 @@ func (b *Book) openDir(dir string, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("cannot read directory %s: %w", dir, err)
 	}
+	b.Export = isManifest(filepath.Join(dir, manifestFile))
 	for _, e := range entries {
 		name := e.Name()
 		full := filepath.Join(dir, name)
-		if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~$") { // dotfiles, Excel lock files
+		if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~$") || b.Export && name == manifestFile { // dotfiles, Excel lock files, an export's manifest
 			continue
 		}
 		if e.IsDir() || !strings.EqualFold(filepath.Ext(name), ".csv") {
@@ -325,6 +336,25 @@ func (b *Book) openDir(dir string, opts Options) error {
 		return fmt.Errorf("directory %s holds no .csv files; put one CSV per kind in it (users.csv, extensions.csv, …)", dir)
 	}
 	return nil
+}
+
+// manifestFile is the metadata file of a pbxbatch CSV export
+// (batch/export.ManifestFile; the reader does not import the engine).
+const manifestFile = "manifest.json"
+
+// isManifest reports whether path is a pbxbatch export manifest: a small
+// JSON object naming its adapter and canonical form.
+func isManifest(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var m struct {
+		Adapter   string `json:"adapter"`
+		Canonical string `json:"canonical"`
+	}
+	return json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&m) == nil && m.Canonical != "" && m.Adapter != ""
 }
 
 func describeKind(k fileKind) string {

@@ -4,10 +4,13 @@ import (
 	"archive/zip"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pbxbatch/pbxbatch/internal/diag"
+	sheetname "github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -27,6 +30,9 @@ func (b *Book) openXLSX(path string, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("%s is a zip archive but not an xlsx workbook (%v); save the workbook as .xlsx or export CSV", name, err)
 	}
+	if err := sharedParts(name, parts); err != nil {
+		return err
+	}
 	f, err := excelize.OpenFile(path, excelize.Options{
 		UnzipSizeLimit:    opts.UnzipSizeLimit,
 		UnzipXMLSizeLimit: opts.UnzipXMLSizeLimit,
@@ -36,6 +42,7 @@ func (b *Book) openXLSX(path string, opts Options) error {
 		return xlsxOpenError(name, opts, err)
 	}
 	b.xlsx = f
+	b.Export = slices.Contains(f.GetSheetList(), sheetname.MetadataSheet)
 	for _, sheet := range f.GetSheetList() {
 		t := &Table{Name: sheet, File: path, Sheet: sheet, book: b, opts: opts}
 		if p, ok := parts[sheet]; ok {
@@ -68,6 +75,24 @@ func (b *Book) openXLSX(path string, opts Options) error {
 			}
 		}
 		b.Tables = append(b.Tables, t)
+	}
+	return nil
+}
+
+// sharedParts refuses a workbook whose sheets share one part. No spreadsheet
+// writes one, and reading the part once per sheet would let 16,384 sheets
+// over one large part cost minutes.
+func sharedParts(name string, parts map[string]sheetPart) error {
+	owner := map[*zip.File]string{}
+	for _, sheet := range slices.Sorted(maps.Keys(parts)) {
+		f := parts[sheet].file
+		if f == nil {
+			continue
+		}
+		if first, dup := owner[f]; dup {
+			return fmt.Errorf("%s is damaged: sheets %q and %q are the same part (%s), which no spreadsheet writes; open the workbook in Excel or LibreOffice and save it again", name, first, sheet, f.Name)
+		}
+		owner[f] = sheet
 	}
 	return nil
 }
@@ -109,11 +134,12 @@ func (t *Table) readXLSXHeader() (bool, error) {
 }
 
 type xlsxSource struct {
-	t    *Table
-	rows *excelize.Rows
-	n    int
-	e    error
-	done bool
+	t     *Table
+	rows  *excelize.Rows
+	n     int
+	blank bool // the last row read had no value
+	e     error
+	done  bool
 }
 
 func (t *Table) openXLSXSource() (*xlsxSource, error) {
@@ -134,6 +160,8 @@ func (s *xlsxSource) next() (rawRow, bool) {
 		s.done = true
 		if err := s.rows.Error(); err != nil {
 			s.e = s.wrap(err)
+		} else if scan := s.t.scan; scan != nil && s.n < scan.lastRow {
+			s.e = s.cut(scan)
 		}
 		return rawRow{}, false
 	}
@@ -144,7 +172,25 @@ func (s *xlsxSource) next() (rawRow, bool) {
 		s.e = s.wrap(err)
 		return rawRow{}, false
 	}
+	s.blank = isBlank(cells)
 	return rawRow{First: s.n, Last: s.n, Cells: cells}, true
+}
+
+// cut is the error for a sheet whose rows ended before its XML does:
+// excelize's row iterator stops at the first XML error without saying so
+// (an "&nbsp;" written by a tool that does not escape HTML entities), and
+// the raw scan saw rows after it.
+func (s *xlsxSource) cut(scan *sheetScan) error {
+	bad := s.n + 1
+	if s.blank && s.n > 0 {
+		bad = s.n // the damaged row came back empty
+	}
+	why := "often a character such as &nbsp; that XML does not allow"
+	if scan.badRow > 0 && scan.badRow <= bad {
+		bad, why = scan.badRow, fmt.Sprintf("it holds %s, which XML does not define: the tool that wrote the file did not escape it", scan.badEntity)
+	}
+	return fmt.Errorf("%s: the sheet's XML is damaged in row %d, so rows %d to %d cannot be read (%s); fix that row, or open the workbook in Excel or LibreOffice and save it again",
+		s.t.Origin(bad, -1), bad, bad, scan.lastRow, why)
 }
 
 func (s *xlsxSource) wrap(err error) error {

@@ -12,11 +12,14 @@ import (
 	"strings"
 )
 
-// excelize hides two things a sheet's XML says plainly: which cells hold
-// formulas, and which ranges are merged (its GetMergeCells and
-// GetCellFormula load the whole sheet into memory). This file finds them by
-// scanning the raw sheet XML as bytes, which costs a few percent of the read
-// and no memory.
+// excelize hides what a sheet's XML says plainly: which cells hold
+// formulas, which hold numbers and their stored value (it returns the
+// displayed text: a LibreOffice "General" format shows 4915112345678 as
+// 4.915112346E+12), which ranges are merged (its GetMergeCells and
+// GetCellFormula load the whole sheet into memory), and where the sheet
+// ends (its row iterator stops silently at the first XML error). This file
+// finds them by scanning the raw sheet XML as bytes, which costs a few
+// percent of the read and no memory.
 
 // sheetPart is where a sheet lives in the zip, and whether it is hidden.
 type sheetPart struct {
@@ -107,6 +110,12 @@ type sheetScan struct {
 	limit    int64
 	merges   []string // ranges as written ("A5:C5")
 	formulas int      // number of formula cells
+	numbers  int      // number of cells that hold a number
+	lastRow  int      // the last row that has a <row> or <c> element
+	// badRow is the first row holding an entity XML does not define
+	// ("&nbsp;"), badEntity that entity; 0 when none.
+	badRow    int
+	badEntity string
 }
 
 func scanSheet(zf *zip.File, limit int64) (*sheetScan, error) {
@@ -123,9 +132,12 @@ func scanSheet(zf *zip.File, limit int64) (*sheetScan, error) {
 		}
 		switch ev {
 		case evEOF:
+			s.lastRow, s.badRow, s.badEntity = sc.maxRow, sc.badRow, sc.badEntity
 			return s, nil
 		case evFormula:
 			s.formulas++
+		case evNumber:
+			s.numbers++
 		case evMerge:
 			s.merges = append(s.merges, sc.ref)
 		}
@@ -141,53 +153,57 @@ func (s *sheetScan) open() (*xmlScanner, error) {
 	return &xmlScanner{rc: rc, lr: lr, limit: s.limit, br: bufio.NewReaderSize(lr, 64<<10)}, nil
 }
 
-// formulaCursor walks the formula cells of a sheet in step with the rows
-// being read, so that the reader never holds a list of them.
-type formulaCursor struct {
+// cellCursor walks the cells of one event (formulas, or numbers) of a sheet
+// in step with the rows being read, so that the reader never holds a list
+// of them.
+type cellCursor struct {
 	sc       *xmlScanner
-	row, col int // next formula cell; row 0 when none is left
+	want     scanEvent
+	row, col int    // next such cell; row 0 when none is left
+	value    string // its stored value (evNumber)
 }
 
-func newFormulaCursor(s *sheetScan) (*formulaCursor, error) {
+func newCellCursor(s *sheetScan, want scanEvent) (*cellCursor, error) {
 	sc, err := s.open()
 	if err != nil {
 		return nil, err
 	}
-	c := &formulaCursor{sc: sc}
+	c := &cellCursor{sc: sc, want: want}
 	c.advance()
 	return c, nil
 }
 
-func (c *formulaCursor) advance() {
+func (c *cellCursor) advance() {
 	for {
 		ev, err := c.sc.next()
 		if err != nil || ev == evEOF {
 			c.row = 0
 			return
 		}
-		if ev == evFormula {
-			c.row, c.col = c.sc.row, c.sc.col
+		if ev == c.want {
+			c.row, c.col, c.value = c.sc.row, c.sc.col, c.sc.value
 			return
 		}
 	}
 }
 
-// at reports whether the cell (row, 0-based col) holds a formula. Calls
-// must come in reading order.
-func (c *formulaCursor) at(row, col int) bool {
+// at reports whether the cell (row, 0-based col) is one of the cursor's.
+// Calls must come in reading order.
+func (c *cellCursor) at(row, col int) bool {
 	for c.row != 0 && (c.row < row || c.row == row && c.col < col+1) {
 		c.advance()
 	}
 	return c.row == row && c.col == col+1
 }
 
-func (c *formulaCursor) close() { c.sc.close() }
+func (c *cellCursor) close() { c.sc.close() }
 
 type scanEvent int
 
 const (
 	evEOF scanEvent = iota
 	evFormula
+	evNumber // a cell stored as a number; xmlScanner.value is its <v>
 	evMerge
 )
 
@@ -200,14 +216,26 @@ type xmlScanner struct {
 	limit    int64
 	br       *bufio.Reader
 	row, col int    // current cell, 1-based
+	maxRow   int    // the largest row seen so far
+	number   bool   // the current cell's type is a number (no t, or t="n")
 	ref      string // range of the last evMerge
+	value    string // stored value of the last evNumber
+	// The first entity XML does not define, and its row.
+	badRow    int
+	badEntity string
 }
 
 func (s *xmlScanner) close() { s.rc.Close() }
 
 func (s *xmlScanner) next() (scanEvent, error) {
 	for {
-		if _, err := s.br.ReadSlice('<'); err != nil {
+		text, err := s.br.ReadSlice('<')
+		if s.badRow == 0 && bytes.IndexByte(text, '&') >= 0 {
+			if e := undefinedEntity(text); e != "" {
+				s.badRow, s.badEntity = max(s.row, 1), e
+			}
+		}
+		if err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
 				continue
 			}
@@ -230,6 +258,7 @@ func (s *xmlScanner) next() (scanEvent, error) {
 				s.row++
 			}
 			s.col = 0
+			s.maxRow = max(s.maxRow, s.row)
 		case "c":
 			attrs := s.tag()
 			s.col++
@@ -238,6 +267,20 @@ func (s *xmlScanner) next() (scanEvent, error) {
 					s.col, s.row = c, r
 				}
 			}
+			s.maxRow = max(s.maxRow, s.row)
+			t := attr(attrs, "t")
+			s.number = attrs != nil && (t == nil || string(t) == "n")
+		case "v":
+			if tag := s.tag(); !s.number || tag == nil || bytes.HasSuffix(tag, []byte("/>")) {
+				continue
+			}
+			// A stored number is short; anything longer is no number.
+			v, err := s.br.ReadSlice('<')
+			if err != nil || len(v) > 64 {
+				continue
+			}
+			s.value = string(v[:len(v)-1])
+			return evNumber, nil
 		case "f":
 			return evFormula, nil
 		case "mergeCell":
@@ -246,6 +289,28 @@ func (s *xmlScanner) next() (scanEvent, error) {
 				return evMerge, nil
 			}
 		}
+	}
+}
+
+// undefinedEntity returns the first entity in text that XML does not
+// define ("&nbsp;"), or "". Character references (&#160;) are fine.
+func undefinedEntity(text []byte) string {
+	for {
+		i := bytes.IndexByte(text, '&')
+		if i < 0 {
+			return ""
+		}
+		text = text[i+1:]
+		end := bytes.IndexByte(text, ';')
+		if end < 0 || end > 32 {
+			return "&" + string(text[:min(len(text), 8)])
+		}
+		switch name := string(text[:end]); {
+		case name == "amp", name == "lt", name == "gt", name == "quot", name == "apos", strings.HasPrefix(name, "#"):
+		default:
+			return "&" + name + ";"
+		}
+		text = text[end+1:]
 	}
 }
 

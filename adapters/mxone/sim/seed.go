@@ -1,19 +1,16 @@
 package sim
 
 import (
-	"context"
 	"fmt"
-	"strings"
 
-	"github.com/pbxbatch/pbxbatch/batch"
-	"github.com/pbxbatch/pbxbatch/batch/validate"
-	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/internal/simkit"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 // Seed is a starting inventory in the import format: records of the mxone
 // kinds with schema field paths and references by name, as `pbxbatch
-// export` writes them. Build one with Add or SeedFile.
+// export` writes them. Build one with Add, or from a workbook with
+// batch/seed and NewSeed.
 type Seed struct {
 	rows map[string][]seedRow
 }
@@ -41,44 +38,24 @@ func (s *Seed) add(kind string, r schemas.Record, origin string) {
 	s.rows[kind] = append(s.rows[kind], seedRow{rec: r, origin: origin})
 }
 
-// SeedFile reads a seed from a workbook (.xlsx, .csv or a directory of
-// .csv files) in the import format, validated against the mxone schemas.
-// Rows whose action is delete are left out.
-func SeedFile(ctx context.Context, path string) (*Seed, error) {
-	set, err := schemas.Load("mxone")
-	if err != nil {
-		return nil, err
-	}
-	v, err := validate.New(set, validate.Options{})
-	if err != nil {
-		return nil, err
-	}
-	seed := &Seed{}
-	res, err := v.File(ctx, path, func(r batch.Row) error {
-		if r.Action != batch.DeleteRow {
-			seed.add(r.Kind, r.Set, r.Origin.String())
-		}
+// NewSeed takes a seed read from a workbook (batch/seed); nil stays nil,
+// a fresh system.
+func NewSeed(records simkit.Seed) *Seed {
+	if records == nil {
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("seed %s: %w", path, err)
 	}
-	if !res.Valid() {
-		var lines []string
-		nerr, _ := res.Diags.Count()
-		for _, d := range res.Diags {
-			if d.Severity != diag.Error {
-				continue
-			}
-			if len(lines) == 5 {
-				lines = append(lines, fmt.Sprintf("… and %d more", nerr-5))
-				break
-			}
-			lines = append(lines, d.Error())
-		}
-		return nil, fmt.Errorf("seed %s is not a valid mxone workbook (run `pbxbatch validate` on it):\n  %s", path, strings.Join(lines, "\n  "))
+	counts := map[string]int{}
+	for _, r := range records {
+		counts[r.Kind]++
 	}
-	return seed, nil
+	s := &Seed{rows: map[string][]seedRow{}}
+	for kind, n := range counts {
+		s.rows[kind] = make([]seedRow, 0, n)
+	}
+	for _, r := range records {
+		s.add(r.Kind, r.Record, r.Origin)
+	}
+	return s
 }
 
 // load builds the state from a seed through the same checks as the API,

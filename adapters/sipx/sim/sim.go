@@ -97,7 +97,7 @@ type Sim struct {
 
 	mu   sync.Mutex
 	st   *state
-	seed []seedRow // loaded by LoadFile; Reset restores it
+	load func(context.Context, http.Handler) error // the seed, run again by Reset
 }
 
 // New returns a simulator with the administrator, the built-in permissions and
@@ -122,20 +122,33 @@ func (s *Sim) Handler() http.Handler { return s.Wrap(s.opts.Options) }
 // handler and applies through a faulty one.
 func (s *Sim) Wrap(o simkit.Options) http.Handler { return simkit.Wrap(s, o, &s.stats) }
 
+// Credentials returns the administrator's user name and password.
+func (s *Sim) Credentials() (username, password string) { return s.opts.Username, s.opts.Password }
+
 // Stats returns the simulator's counters.
 func (s *Sim) Stats() *simkit.Stats { return &s.stats }
 
-// NewHandler builds a simulator for pbxbatch sim: simkit's switches in o
-// (o.Username is the administrator account), loaded with the workbook at
-// seedPath when given, and wrapped.
-func NewHandler(ctx context.Context, o simkit.Options, seedPath string) (http.Handler, error) {
-	s := New(Options{Options: o})
-	if seedPath != "" {
-		if err := s.LoadFile(ctx, seedPath); err != nil {
-			return nil, err
-		}
+// Simulator is the simulator with its switches, as pbxbatch sim serves it.
+func (s *Sim) Simulator() simkit.Simulator { return simulator{s.Handler(), s} }
+
+type simulator struct {
+	http.Handler
+	s *Sim
+}
+
+func (x simulator) Stats() simkit.StatsSnapshot { return x.s.stats.Snapshot() }
+
+// Load loads a starting inventory: load sends its requests to the
+// simulator it is given (the simulator itself, without switches), and runs
+// again after every Reset, so that /_sim/reset restores the seed.
+func (s *Sim) Load(ctx context.Context, load func(context.Context, http.Handler) error) error {
+	if err := load(ctx, s); err != nil {
+		return err
 	}
-	return s.Handler(), nil
+	s.mu.Lock()
+	s.load = load
+	s.mu.Unlock()
+	return nil
 }
 
 // Start serves the simulator on listen ("127.0.0.1:0").
@@ -154,11 +167,11 @@ func (s *Sim) Reset() {
 	s.mu.Lock()
 	s.st = newState(s.opts.Branches, s.opts.Username)
 	s.st.ensureAdmin(s.opts.Realm, s.opts.Password)
-	seed := s.seed
+	load := s.load
 	s.mu.Unlock()
-	if seed != nil {
+	if load != nil {
 		// It loaded once, into the same empty state; it loads again.
-		_ = s.applySeed(context.Background(), seed)
+		_ = load(context.Background(), s)
 	}
 }
 

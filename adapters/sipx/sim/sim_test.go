@@ -414,29 +414,3 @@ func TestPhoneSerialRenameAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-// TestSeedLoadsAndResetRestoresIt loads the sample rollout as a seed, then
-// changes the PBX and resets it: the seed is back, nothing else.
-func TestSeedLoadsAndResetRestoresIt(t *testing.T) {
-	s, srv, c := start(t, Options{})
-	if err := s.LoadFile(context.Background(), "../../../testdata/sipx/rollout-csv"); err != nil {
-		t.Fatal(err)
-	}
-	check := func(when string) {
-		snap := s.Snapshot()
-		if len(snap.Users) != 321 || len(snap.Phones) != 300 || len(snap.CallGroups) != 12 || snap.User("9999") != nil {
-			t.Fatalf("%s: %d users, %d phones, %d call groups", when, len(snap.Users), len(snap.Phones), len(snap.CallGroups))
-		}
-	}
-	check("after seeding")
-	addUser(t, c, "9999")
-	resp, err := http.Post(srv.URL+"/_sim/reset", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	check("after reset")
-	if err := s.LoadFile(context.Background(), "sim.go"); err == nil || !strings.Contains(err.Error(), "seed sim.go") {
-		t.Errorf("bad seed: %v", err)
-	}
-}

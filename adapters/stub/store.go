@@ -6,10 +6,12 @@
 //
 // Its kinds (schemas/stub) mirror a real PBX in miniature: site ← group
 // (self-referencing parent) ← person (a list of groups, a secret PIN) ←
-// phone (compound key number+site, owner → person). It behaves like a strict
-// PBX: a create of an existing key is a Conflict, an update of a missing one
-// is NotFound, a dangling reference is refused, a referenced record cannot be
-// deleted, and secrets are never read back.
+// phone (compound key number+site, owner → person) ← voicemail (a reference
+// to that compound key); vuser creates go out in batches, a vuser row may be
+// a range, and an end-of-run step publishes vusers and voicemails (batch.go).
+// It behaves like a strict PBX: a create of an existing key is a Conflict, an
+// update of a missing one is NotFound, a dangling reference is refused, a
+// referenced record cannot be deleted, and secrets are never read back.
 //
 // Tests inject behaviour at run time: latency (fixed or per call), faults by
 // rule (see Fault) including writes that land but are reported as Unknown,
@@ -26,51 +28,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pbxbatch/pbxbatch/internal/wait"
+
 	"github.com/pbxbatch/pbxbatch/adapters"
-	"github.com/pbxbatch/pbxbatch/internal/pace"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 // Name is the registry name of the stub adapter.
 const Name = "stub"
-
-// Compile-time checks of the optional capabilities.
-var (
-	_ adapters.Adapter = (*Adapter)(nil)
-	_ adapters.Locker  = (*Adapter)(nil)
-)
-
-// Call names one request as the target sees it.
-type Call struct {
-	Op   string // "list", "get", "create", "update" or "delete"
-	Kind string
-	Key  string // the natural key ("" for list)
-}
-
-// CallRecord is one entry of the call log. Start and End are positions on
-// one counter shared by all calls, so "A ended before B started" is
-// A.End < B.Start, without relying on clocks.
-type CallRecord struct {
-	Call
-	Start, End int64
-	Landed     bool           // a write that changed the state
-	Class      adapters.Class // -1 when the call succeeded
-}
-
-// Stats are the target-side counters.
-type Stats struct {
-	Calls            map[string]int // "phone/create" → count, every call including faulted ones
-	Creates          int            // creates that landed
-	Updates          int
-	Deletes          int
-	DuplicateCreates int // creates sent for a key that already existed
-	Faults           int // injected faults
-	Logins           int
-	MaxConcurrency   int // most calls in progress at once
-	// MaxPerLock is the most writes in progress at once that shared one of
-	// the adapter's lock names (Locks); 1 means they were serialised.
-	MaxPerLock int
-}
 
 // Adapter is the stub platform and its state. The zero value is not usable:
 // call New.
@@ -85,6 +50,7 @@ type Adapter struct {
 	faults   []*faultState
 	rng      *rand.Rand
 	password string
+	servers  []string
 	tokenGen int
 	revoked  bool
 	stats    Stats
@@ -105,6 +71,7 @@ func New() *Adapter {
 		kinds:    schemas.MustLoad(Name),
 		recs:     map[string]map[string]*stored{},
 		pageSize: 50,
+		servers:  []string{"pbx-1"},
 		rng:      rand.New(rand.NewPCG(1, 2)),
 		stats:    Stats{Calls: map[string]int{}},
 		locks:    map[string]int{},
@@ -114,160 +81,6 @@ func New() *Adapter {
 func (a *Adapter) Name() string                { return Name }
 func (a *Adapter) Kinds() *schemas.Set         { return a.kinds }
 func (a *Adapter) kind(n string) *schemas.Kind { return a.kinds.Kind(n) }
-
-// Open returns a connection to the in-memory state, or, when t.URL is set, a
-// client of a stub served by Handler at that URL. A password set with
-// SetPassword must match t.Password.
-func (a *Adapter) Open(ctx context.Context, t adapters.Target) (adapters.Conn, error) {
-	if t.URL != "" {
-		return dialHTTP(ctx, t)
-	}
-	c := &memConn{a: a, password: t.Password.Reveal()}
-	gen, err := a.login(t.Password.Reveal())
-	if err != nil {
-		return nil, err
-	}
-	c.gen = gen
-	if t.Pacer != nil {
-		return pace.Operations(c, t.Pacer), nil
-	}
-	return c, nil
-}
-
-// Locks serialises writes that touch one person: a phone is linked to its
-// owner by writing the owner, so two phones of one person must not be
-// written at once (as on MX-ONE). Every change also locks its own record.
-func (a *Adapter) Locks(c adapters.Change) []string {
-	k := a.kind(c.Kind)
-	if k == nil {
-		return nil
-	}
-	out := []string{k.Name + "/" + k.KeyOf(c.Record)}
-	if k.Name == "phone" {
-		if owner := c.Record.String("owner"); owner != "" {
-			out = append(out, "person/"+owner)
-		}
-	}
-	return out
-}
-
-// SetLatency makes every call take d: reads before answering, writes half
-// before the write lands and half after, so that a client giving up
-// mid-call may or may not have written (as with a real PBX).
-func (a *Adapter) SetLatency(d time.Duration) {
-	a.SetLatencyFunc(func(Call) time.Duration { return d })
-}
-
-// SetLatencyFunc sets the latency per call; nil means none.
-func (a *Adapter) SetLatencyFunc(f func(Call) time.Duration) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.latency = f
-}
-
-// SetPageSize sets how many records one list call returns.
-func (a *Adapter) SetPageSize(n int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.pageSize = max(1, n)
-}
-
-// SetSeed reseeds the random source of probabilistic faults.
-func (a *Adapter) SetSeed(seed uint64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-}
-
-// SetPassword makes Open (and re-login) require this password.
-func (a *Adapter) SetPassword(p string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.password = p
-}
-
-// ExpireTokens invalidates every session: the next call of each connection
-// must log in again (which succeeds unless RevokeAuth was called).
-func (a *Adapter) ExpireTokens() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.tokenGen++
-}
-
-// RevokeAuth makes every call and login fail with class Auth (true) or
-// lifts that (false).
-func (a *Adapter) RevokeAuth(revoked bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.revoked = revoked
-	a.tokenGen++
-}
-
-// Stats returns a copy of the counters.
-func (a *Adapter) Stats() Stats {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s := a.stats
-	s.Calls = make(map[string]int, len(a.stats.Calls))
-	for k, v := range a.stats.Calls {
-		s.Calls[k] = v
-	}
-	return s
-}
-
-// ResetStats zeroes the counters and the call log (not the records).
-func (a *Adapter) ResetStats() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.stats = Stats{Calls: map[string]int{}}
-	a.log = nil
-}
-
-// Calls returns a copy of the call log, in start order.
-func (a *Adapter) Calls() []CallRecord {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Clone(a.log)
-}
-
-// Put stores a record directly (test set-up): no latency, faults, counters
-// or reference checks.
-func (a *Adapter) Put(kind string, r schemas.Record) {
-	k := a.kind(kind)
-	if k == nil {
-		panic("stub: unknown kind " + kind)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.nextID++
-	a.table(k.Name)[k.KeyOf(r)] = &stored{id: k.Name + "-" + strconv.Itoa(a.nextID), rec: normalize(r)}
-}
-
-// Records returns the records of a kind sorted by key, secrets included
-// (tests compare states with it; the connection never reveals secrets).
-func (a *Adapter) Records(kind string) []schemas.Record {
-	k := a.kind(kind)
-	if k == nil {
-		return nil
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	t := a.recs[k.Name]
-	out := make([]schemas.Record, 0, len(t))
-	for _, key := range sortedKeys(t) {
-		out = append(out, t[key].rec.Clone())
-	}
-	return out
-}
-
-// Dump returns every kind's records (see Records), by kind name.
-func (a *Adapter) Dump() map[string][]schemas.Record {
-	out := map[string][]schemas.Record{}
-	for _, k := range a.kinds.Kinds {
-		out[k.Name] = a.Records(k.Name)
-	}
-	return out
-}
 
 func (a *Adapter) table(kind string) map[string]*stored {
 	t := a.recs[kind]
@@ -348,7 +161,7 @@ func (a *Adapter) begin(ctx context.Context, c Call, locks []string) (fault *Fau
 		before, after = lat/2, lat-lat/2
 	}
 	finish = func(landed bool, err error) error {
-		if serr := pace.Sleep(ctx, after); serr != nil && landed {
+		if serr := wait.Sleep(ctx, after); serr != nil && landed {
 			// The write landed but the caller gave up: it cannot know.
 			err = &adapters.Error{Class: adapters.Unknown, Message: "gave up waiting for the answer", Err: serr}
 		}
@@ -366,7 +179,7 @@ func (a *Adapter) begin(ctx context.Context, c Call, locks []string) (fault *Fau
 		}
 		return err
 	}
-	if serr := pace.Sleep(ctx, before); serr != nil {
+	if serr := wait.Sleep(ctx, before); serr != nil {
 		return nil, nil, finish(false, &adapters.Error{Class: adapters.Retryable, Message: "cancelled before sending", Err: serr})
 	}
 	return fault, finish, nil
@@ -546,22 +359,7 @@ func (a *Adapter) write(k *schemas.Kind, key string, c adapters.Change) (string,
 // a PBX that resolves names to ids.
 func (a *Adapter) checkRefs(k *schemas.Kind, key string, r schemas.Record) error {
 	for _, ref := range k.Refs {
-		v, ok := r.Get(ref.Field)
-		if !ok || v == nil {
-			continue
-		}
-		var names []string
-		if l, isList := v.([]any); isList {
-			for _, x := range l {
-				names = append(names, schemas.Text(x))
-			}
-		} else {
-			names = []string{schemas.Text(v)}
-		}
-		for _, n := range names {
-			if n == "" {
-				continue
-			}
+		for _, n := range a.refKeys(r, ref) {
 			if ref.Kind == k.Name && n == key {
 				return &adapters.Error{Class: adapters.Permanent, Status: 400, Message: fmt.Sprintf("%s %q: %s cannot refer to itself", k.Name, key, ref.Field)}
 			}
@@ -583,14 +381,7 @@ func (a *Adapter) referrer(target *schemas.Kind, key string) string {
 			}
 			t := a.recs[k.Name]
 			for _, rk := range sortedKeys(t) {
-				v, _ := t[rk].rec.Get(ref.Field)
-				if l, ok := v.([]any); ok {
-					for _, x := range l {
-						if schemas.Text(x) == key {
-							return k.Name + " " + rk
-						}
-					}
-				} else if v != nil && schemas.Text(v) == key {
+				if slices.Contains(a.refKeys(t[rk].rec, ref), key) {
 					return k.Name + " " + rk
 				}
 			}
@@ -599,45 +390,13 @@ func (a *Adapter) referrer(target *schemas.Kind, key string) string {
 	return ""
 }
 
-// memConn is a connection to the in-memory state. It logs in again by
-// itself when its session has expired, like a real client would.
-type memConn struct {
-	a        *Adapter
-	password string
-	mu       sync.Mutex
-	gen      int
-}
-
-func (c *memConn) session() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	err := c.a.checkSession(c.gen)
-	if err != errExpired {
-		return err
+// refKeys returns the keys (as the referenced kind renders them) that r
+// names through ref.
+func (a *Adapter) refKeys(r schemas.Record, ref schemas.Ref) []string {
+	t := a.kind(ref.Kind)
+	var out []string
+	for _, key := range ref.Keys(r) {
+		out = append(out, t.KeyOf(key))
 	}
-	c.gen, err = c.a.login(c.password)
-	return err
+	return out
 }
-
-func (c *memConn) List(ctx context.Context, kind string, fn func(schemas.Record) error) error {
-	if err := c.session(); err != nil {
-		return err
-	}
-	return c.a.list(ctx, kind, fn)
-}
-
-func (c *memConn) Get(ctx context.Context, kind string, key schemas.Record) (schemas.Record, error) {
-	if err := c.session(); err != nil {
-		return nil, err
-	}
-	return c.a.get(ctx, kind, key)
-}
-
-func (c *memConn) Apply(ctx context.Context, ch adapters.Change) (adapters.Result, error) {
-	if err := c.session(); err != nil {
-		return adapters.Result{}, err
-	}
-	return c.a.apply(ctx, ch)
-}
-
-func (c *memConn) Close() error { return nil }

@@ -1,4 +1,8 @@
-package pace
+// Package paced paces a connection whose target is not an HTTP API (an
+// HTTP adapter is paced per request by internal/httpclient): each List, Get,
+// Apply and batch of writes waits on the target's pacer once and tells it
+// what the target answered.
+package paced
 
 import (
 	"context"
@@ -8,16 +12,45 @@ import (
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-// Operations paces a connection that is not HTTP: each List, Get and Apply
-// waits on p once and reports its outcome (an HTTP adapter gets this per
-// request from internal/httpclient instead).
+// Operations paces c: each List, Get and Apply, and each batch when c
+// batches writes (adapters.Batcher), waits on p once and reports its
+// outcome. The other capabilities of c stay visible through Unwrap.
 func Operations(c adapters.Conn, p adapters.Pacer) adapters.Conn {
-	return &pacedConn{Conn: c, p: p}
+	pc := &pacedConn{Conn: c, p: p}
+	if b := adapters.FeaturesOf(nil, c).Batcher; b != nil {
+		return &pacedBatcher{pacedConn: pc, b: b}
+	}
+	return pc
 }
 
 type pacedConn struct {
 	adapters.Conn
 	p adapters.Pacer
+}
+
+// Unwrap lets adapters.FeaturesOf see what the paced connection can do.
+func (c *pacedConn) Unwrap() adapters.Conn { return c.Conn }
+
+// pacedBatcher is a paced connection that batches: one request, one wait.
+type pacedBatcher struct {
+	*pacedConn
+	b adapters.Batcher
+}
+
+var (
+	_ adapters.Unwrapper = (*pacedConn)(nil)
+	_ adapters.Batcher   = (*pacedBatcher)(nil)
+)
+
+func (c *pacedBatcher) MaxBatch(kind string, a adapters.Action) int { return c.b.MaxBatch(kind, a) }
+
+func (c *pacedBatcher) ApplyBatch(ctx context.Context, cs []adapters.Change) ([]adapters.Result, []error, error) {
+	if err := c.p.Wait(ctx); err != nil {
+		return nil, nil, err
+	}
+	res, errs, err := c.b.ApplyBatch(ctx, cs)
+	c.p.Observe(observation(ctx, err))
+	return res, errs, err
 }
 
 func (c *pacedConn) List(ctx context.Context, kind string, fn func(schemas.Record) error) error {

@@ -1,7 +1,8 @@
-package sampledata
+package sample
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // rollout, and records valid for their schema.
 func TestSipxRolloutIsConsistent(t *testing.T) {
 	set := schemas.MustLoad("sipx")
-	r := NewSipx(SipxDefault())
+	r := New(Default())
 	keys := map[string]map[string]bool{}
 	alias := map[string]string{}
 	claim := func(name, owner string) {
@@ -28,7 +29,7 @@ func TestSipxRolloutIsConsistent(t *testing.T) {
 		alias[name] = owner
 	}
 	models := map[string]bool{}
-	for _, kind := range SipxKinds() {
+	for _, kind := range Kinds() {
 		k := set.Kind(kind)
 		keys[kind] = map[string]bool{}
 		for i := range r.Len(kind) {
@@ -84,12 +85,21 @@ func asList(v any) []any {
 	return l
 }
 
-// TestSipxTestdataUpToDate compares the committed CSV twin with the
-// generator's output: run go generate ./internal/sampledata after changing
-// the generator.
-func TestSipxTestdataUpToDate(t *testing.T) {
+var update = flag.Bool("update", false, "rewrite testdata/sipx from the generator")
+
+// TestTestdataUpToDate compares the committed CSV twin with the
+// generator's output; -update (go generate ./adapters/sipx/sample) rewrites
+// testdata/sipx after a change to the generator.
+func TestTestdataUpToDate(t *testing.T) {
+	const committed = "../../../testdata/sipx"
+	if *update {
+		if err := WriteTestdata(committed, schemas.MustLoad("sipx")); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	dir := t.TempDir()
-	if err := WriteSipxTestdata(dir, schemas.MustLoad("sipx")); err != nil {
+	if err := WriteTestdata(dir, schemas.MustLoad("sipx")); err != nil {
 		t.Fatal(err)
 	}
 	for _, kind := range []string{"permissions", "users", "call_groups", "park_orbits", "phones", "lines"} {
@@ -98,9 +108,9 @@ func TestSipxTestdataUpToDate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sipx", name))
+		got, err := os.ReadFile(filepath.Join(committed, name))
 		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("testdata/sipx/%s is stale (%v): run go generate ./internal/sampledata", name, err)
+			t.Errorf("testdata/sipx/%s is stale (%v): run go generate ./adapters/sipx/sample", name, err)
 		}
 	}
 }

@@ -1,6 +1,11 @@
-package sampledata
+// Package sample generates deterministic sipXcom rollouts: custom
+// permissions, users with aliases and groups, hunt groups, park orbits,
+// phones of several vendors and their lines. It writes testdata/sipx (go
+// generate ./adapters/sipx/sample, or make testdata) and is the platform's
+// sample generator (sipx.Platform).
+package sample
 
-//go:generate go run ./sipxgen -o ../../testdata/sipx
+//go:generate go test . -run TestTestdataUpToDate -update
 
 import (
 	"encoding/json"
@@ -10,34 +15,35 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pbxbatch/pbxbatch/internal/sampledata"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-// SipxConfig sizes a sipXcom rollout.
-type SipxConfig struct {
+// Config sizes a sipXcom rollout.
+type Config struct {
 	Users  int // user names from 2000 up
 	Phones int // at most Users: phone i is user i's desk phone
 }
 
-// SipxDefault is the sample rollout of testdata/sipx: 320 users, 300 phones
+// Default is the sample rollout of testdata/sipx: 320 users, 300 phones
 // of several models with 330 lines, 12 hunt groups, 4 park orbits and 3
 // custom permissions.
-func SipxDefault() SipxConfig { return SipxConfig{Users: 320, Phones: 300} }
+func Default() Config { return Config{Users: 320, Phones: 300} }
 
-// SipxRollout is a generated sipXcom rollout. Everything is derived from
+// Rollout is a generated sipXcom rollout. Everything is derived from
 // indexes, so the same config always gives the same records.
-type SipxRollout struct {
-	cfg SipxConfig
+type Rollout struct {
+	cfg Config
 }
 
-// NewSipx returns the rollout for cfg.
-func NewSipx(cfg SipxConfig) *SipxRollout {
+// New returns the rollout for cfg.
+func New(cfg Config) *Rollout {
 	cfg.Phones = min(cfg.Phones, cfg.Users)
-	return &SipxRollout{cfg: cfg}
+	return &Rollout{cfg: cfg}
 }
 
-// SipxKinds are the kinds of a sipx rollout, in dependency order.
-func SipxKinds() []string {
+// Kinds are the kinds of a sipx rollout, in dependency order.
+func Kinds() []string {
 	return []string{"permission", "user", "call_group", "park_orbit", "phone", "line"}
 }
 
@@ -62,11 +68,11 @@ func sipxUserName(u int) string { return fmt.Sprint(2000 + u) }
 // sipxPersonName spreads first and last names so that every combination
 // before len(first)*len(last) users is unique.
 func sipxPersonName(u int) (first, last string) {
-	return firstNames[u%len(firstNames)], lastNames[(u/len(firstNames)+u)%len(lastNames)]
+	return sampledata.FirstName(u), sampledata.LastName(u/sampledata.FirstNames() + u)
 }
 
 // Len returns the number of records of a kind.
-func (r *SipxRollout) Len(kind string) int {
+func (r *Rollout) Len(kind string) int {
 	switch kind {
 	case "permission":
 		return len(sipxPermissions)
@@ -85,7 +91,7 @@ func (r *SipxRollout) Len(kind string) int {
 }
 
 // Record returns record i of a kind.
-func (r *SipxRollout) Record(kind string, i int) schemas.Record {
+func (r *Rollout) Record(kind string, i int) schemas.Record {
 	switch kind {
 	case "permission":
 		p := sipxPermissions[i]
@@ -124,18 +130,18 @@ func (r *SipxRollout) Record(kind string, i int) schemas.Record {
 
 func sipxMAC(i int) string { return fmt.Sprintf("0004f2%06x", 0x100000+i) }
 
-func (r *SipxRollout) user(u int) schemas.Record {
+func (r *Rollout) user(u int) schemas.Record {
 	first, last := sipxPersonName(u)
 	dept := sipxDepartments[u%len(sipxDepartments)]
 	rec := schemas.Record{
 		"userName": sipxUserName(u), "firstName": first, "lastName": last,
-		"emailAddress": asciiLower(first) + "." + asciiLower(last) + "@example.com",
+		"emailAddress": sampledata.ASCIILower(first) + "." + sampledata.ASCIILower(last) + "@example.com",
 		"groups":       []any{dept}, "branchName": sipxBranches[u%len(sipxBranches)],
 		// An initial voicemail PIN, as a rollout sheet carries one.
 		"pin": fmt.Sprintf("%06d", (u*7919+104729)%1000000),
 	}
 	if u%3 == 0 {
-		rec["aliases"] = []any{asciiLower(first) + "." + asciiLower(last)}
+		rec["aliases"] = []any{sampledata.ASCIILower(first) + "." + sampledata.ASCIILower(last)}
 	}
 	if u%25 == 0 {
 		rec["groups"] = []any{dept, "managers"}
@@ -153,7 +159,7 @@ func (r *SipxRollout) user(u int) schemas.Record {
 
 // callGroup i is the hunt group of a department; the second half are the
 // departments' after-hours groups, ringing everyone at once.
-func (r *SipxRollout) callGroup(i int) schemas.Record {
+func (r *Rollout) callGroup(i int) schemas.Record {
 	d := i % len(sipxDepartments)
 	dept := sipxDepartments[d]
 	var members []any
@@ -178,32 +184,22 @@ func (r *SipxRollout) callGroup(i int) schemas.Record {
 	return rec
 }
 
-// SipxSheets renders the rollout as one sheet per kind, in dependency
+// Sheets renders the rollout as one sheet per kind, in dependency
 // order, with the columns the rollout fills, in schema order.
-func (r *SipxRollout) SipxSheets(set *schemas.Set) ([]Sheet, error) {
-	var out []Sheet
-	for _, kind := range SipxKinds() {
+func (r *Rollout) Sheets(set *schemas.Set) ([]sampledata.Sheet, error) {
+	var out []sampledata.Sheet
+	for _, kind := range Kinds() {
 		k := set.Kind(kind)
 		if k == nil {
 			return nil, fmt.Errorf("sample data: adapter %s has no kind %q", set.Adapter, kind)
 		}
 		recs := make([]schemas.Record, r.Len(kind))
-		used := map[string]bool{}
 		for i := range recs {
 			recs[i] = r.Record(kind, i)
-			for _, p := range recs[i].Paths() {
-				used[p] = true
-			}
 		}
-		var header []string
-		for _, f := range k.Fields {
-			if used[f.Path] {
-				header = append(header, f.Path)
-				delete(used, f.Path)
-			}
-		}
-		if len(used) > 0 {
-			return nil, fmt.Errorf("sample data: sipx %s fields %v are not in the schema", kind, slices.Sorted(mapKeys(used)))
+		header, err := sampledata.Columns(k, slices.Values(recs))
+		if err != nil {
+			return nil, err
 		}
 		rows := make([][]string, len(recs))
 		for i, rec := range recs {
@@ -212,33 +208,32 @@ func (r *SipxRollout) SipxSheets(set *schemas.Set) ([]Sheet, error) {
 				rows[i][j] = rec.String(h)
 			}
 		}
-		out = append(out, Sheet{Name: title(k.Plural), Kind: kind, Header: header, Rows: Rows(rows)})
+		out = append(out, sampledata.Sheet{Name: sampledata.SheetTitle(k.Plural), Kind: kind, Header: header, Rows: sampledata.Rows(rows)})
 	}
 	return out, nil
 }
 
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-// WriteSipxTestdata writes the sipx sample rollout under dir
-// (testdata/sipx): rollout.xlsx and its CSV twin.
-func WriteSipxTestdata(dir string, set *schemas.Set) error {
-	sheets, err := NewSipx(SipxDefault()).SipxSheets(set)
+// WriteTestdata writes the sample rollout under dir (testdata/sipx):
+// rollout.xlsx, its CSV twin and the broken cases.
+func WriteTestdata(dir string, set *schemas.Set) error {
+	sheets, err := New(Default()).Sheets(set)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := WriteXLSX(filepath.Join(dir, "rollout.xlsx"), sheets); err != nil {
+	if err := sampledata.WriteXLSX(filepath.Join(dir, "rollout.xlsx"), sheets); err != nil {
 		return err
 	}
-	return WriteCSVDir(filepath.Join(dir, "rollout-csv"), sheets)
+	if err := sampledata.WriteCSVDir(filepath.Join(dir, "rollout-csv"), sheets); err != nil {
+		return err
+	}
+	return sampledata.WriteBroken(filepath.Join(dir, "broken"), set, Broken())
+}
+
+// Broken lists the broken workbooks of testdata/sipx/broken: customer-made
+// damage on a small rollout (12 users, 6 desk phones).
+func Broken() []sampledata.Case {
+	return sampledata.SipxCustomer(New(Config{Users: 12, Phones: 6}).Sheets)
 }
