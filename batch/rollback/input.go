@@ -12,7 +12,7 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/internal/atomicfile"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -51,7 +51,7 @@ func writeKind(path string, k *schemas.Kind, steps []Step) error {
 	}
 	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
-		c, err := sheet.NewCSV(bw, false)
+		c, err := workbook.NewCSVWriter(bw, false)
 		if err != nil {
 			return err
 		}

@@ -19,8 +19,8 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/report"
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/internal/sampledata"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -42,7 +42,7 @@ func writeKindCSV(t *testing.T, dir string, k *schemas.Kind, rows []csvRow, extr
 		t.Fatal(err)
 	}
 	defer f.Close()
-	c, _ := sheet.NewCSV(f, false)
+	c, _ := workbook.NewCSVWriter(f, false)
 	header := append([]string{"action"}, export.Header(k)...)
 	c.WriteRow(header)
 	for _, r := range rows {
