@@ -82,12 +82,7 @@ func TestImagesAreJournaledWithTheWrites(t *testing.T) {
 
 // Without Images nothing extra is read or journaled.
 func TestNoImagesNoReads(t *testing.T) {
-	a := stub.New()
-	a.Put("site", schemas.Record{"siteName": "HQ"})
-	a.Put("group", schemas.Record{"groupName": "g0", "site": "HQ"})
-	a.Put("person", schemas.Record{"userId": "u1", "groups": []any{"g0"}, "name": map[string]any{"first": "Old", "last": "One"}})
-	b := newBuilder()
-	b.add("person", batch.OpUpdate, schemas.Record{"userId": "u1", "groups": []any{"g0"}, "name": map[string]any{"first": "Changed", "last": "One"}})
+	a, b := oneUpdate()
 	j := openJournal(t)
 	if _, err := run.Run(context.Background(), open(t, a), b.p, b.kinds, run.Options{Journal: j}); err != nil {
 		t.Fatal(err)
@@ -116,12 +111,7 @@ func mustRead(t *testing.T, path string) []journal.Entry {
 // the record may already hold that attempt's write, and the first
 // attempt's image stands.
 func TestResumeKeepsTheFirstBeforeImage(t *testing.T) {
-	a := stub.New()
-	a.Put("site", schemas.Record{"siteName": "HQ"})
-	a.Put("group", schemas.Record{"groupName": "g0", "site": "HQ"})
-	a.Put("person", schemas.Record{"userId": "u1", "groups": []any{"g0"}, "name": map[string]any{"first": "Old", "last": "One"}})
-	b := newBuilder()
-	b.add("person", batch.OpUpdate, schemas.Record{"userId": "u1", "groups": []any{"g0"}, "name": map[string]any{"first": "Changed", "last": "One"}})
+	a, b := oneUpdate()
 	j := openJournal(t)
 	prior := map[int]journal.Entry{0: {Op: 0, Status: batch.StatusInFlight, Action: batch.OpUpdate, Attempt: 1, Image: true}}
 	if _, err := run.Run(context.Background(), open(t, a), b.p, b.kinds, run.Options{Journal: j, Images: true, Prior: prior}); err != nil {
@@ -137,4 +127,15 @@ func TestResumeKeepsTheFirstBeforeImage(t *testing.T) {
 	if got := a.Stats().Calls["person/get"]; got != 2 {
 		t.Errorf("%d reads, want 2 (read back, after-image)", got)
 	}
+}
+
+// oneUpdate is a target holding person u1 and a plan that renames it.
+func oneUpdate() (*stub.Adapter, *builder) {
+	a := stub.New()
+	a.Put("site", schemas.Record{"siteName": "HQ"})
+	a.Put("group", schemas.Record{"groupName": "g0", "site": "HQ"})
+	a.Put("person", schemas.Record{"userId": "u1", "groups": []any{"g0"}, "name": map[string]any{"first": "Old", "last": "One"}})
+	b := newBuilder()
+	b.add("person", batch.OpUpdate, schemas.Record{"userId": "u1", "groups": []any{"g0"}, "name": map[string]any{"first": "Changed", "last": "One"}})
+	return a, b
 }
