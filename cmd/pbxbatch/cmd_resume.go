@@ -56,6 +56,13 @@ func runResume(ctx context.Context, g *globalOptions, f runFlags, id, movedInput
 	if err := f.check(); err != nil {
 		return err
 	}
+	by, err := rolledBackBy(g.stateDir, id)
+	if err != nil {
+		return err
+	}
+	if by != "" {
+		return fmt.Errorf("run %s was rolled back by run %s: resuming it would redo only what it had not done; apply its input again as a new run, or roll back run %s to redo it", id, by, by)
+	}
 	d, err := rundir.Open(g.stateDir, id)
 	if err != nil {
 		return err

@@ -210,3 +210,19 @@ func writeInverse(info, stderr io.Writer, id string, inv *rollback.Inverse) {
 func reversibility(t *target, conn adapters.Conn, p *batch.Plan) string {
 	return rollback.Summary(rollback.Losses(p, t.adapter.Kinds(), adapters.FeaturesOf(t.adapter, conn).Capabilities))
 }
+
+// rolledBackBy returns the id of a run that rolls run id back (its input
+// is one of id's rollback inputs), or "": resuming a run after its rollback
+// would redo only what the run had not done.
+func rolledBackBy(stateDir, id string) (string, error) {
+	runs, err := rundir.List(stateDir)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range runs {
+		if filepath.Base(filepath.Dir(r.Input)) == id && strings.HasPrefix(filepath.Base(r.Input), "rollback-") {
+			return r.ID, nil
+		}
+	}
+	return "", nil
+}

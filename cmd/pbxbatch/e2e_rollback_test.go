@@ -208,6 +208,9 @@ func TestMXONERollbackRestoresTheExportAndRollsBackItself(t *testing.T) {
 	if rb.ID == run.ID {
 		t.Fatal("the rollback made no run")
 	}
+	if out := e.mustCLI(exitError, "resume", "--progress", "none", run.ID); !strings.Contains(out, "was rolled back by run "+rb.ID) {
+		t.Errorf("resume of a rolled-back run is not refused naming its rollback:\n%s", tail(out))
+	}
 	// A run like any other: listed, its reports regenerated from its input.
 	if status := e.mustCLI(exitOK, "status", rb.ID); !strings.Contains(status, "succeeded") {
 		t.Errorf("status of the rollback:\n%s", status)
