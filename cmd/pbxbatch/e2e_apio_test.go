@@ -38,7 +38,7 @@ type apioTarget struct {
 	url  string
 }
 
-func startAPIO(t *testing.T, o simkit.Options) (*apiosim.Sim, string) {
+func startAPIO(t testing.TB, o simkit.Options) (*apiosim.Sim, string) {
 	t.Helper()
 	o.Username, o.Password = "admin", "e2e-secret-pw"
 	o.Settings = map[string]string{apiosim.SettingGroups: strings.Join(apio.SampleGroups, ";")}
@@ -54,15 +54,16 @@ func startAPIO(t *testing.T, o simkit.Options) (*apiosim.Sim, string) {
 	return s, srv.URL
 }
 
-// newAPIOEnv writes a config naming each target (options: extra keys of
-// every target's options) and returns the env running the CLI.
-func newAPIOEnv(t *testing.T, options string, targets ...apioTarget) *cliEnv {
+// newAPIOEnv writes a config naming each target, at rate requests/s with
+// options (the keys of every target's options, "" for none), and returns
+// the env running the CLI.
+func newAPIOEnv(t testing.TB, rate int, options string, targets ...apioTarget) *cliEnv {
 	t.Helper()
 	dir := t.TempDir()
 	body := "targets:\n"
 	for _, tg := range targets {
-		body += fmt.Sprintf("  %s:\n    adapter: apio\n    url: %s\n    username: admin\n    password_env: %s\n    rate: 2000\n    concurrency: 8\n    timeout: 2s\n",
-			tg.name, tg.url, e2ePasswordEnv)
+		body += fmt.Sprintf("  %s:\n    adapter: apio\n    url: %s\n    username: admin\n    password_env: %s\n    rate: %d\n    concurrency: 8\n    timeout: 2s\n",
+			tg.name, tg.url, e2ePasswordEnv, rate)
 		if options != "" {
 			body += "    options: {" + options + "}\n"
 		}
@@ -78,7 +79,7 @@ func newAPIOEnv(t *testing.T, options string, targets ...apioTarget) *cliEnv {
 
 // writeAPIOSample writes a sample rollout of about users users, edited by
 // edit (nil: as generated).
-func writeAPIOSample(t *testing.T, path string, users int, edit func(header []string, rows [][]string)) {
+func writeAPIOSample(t testing.TB, path string, users int, edit func(header []string, rows [][]string)) {
 	t.Helper()
 	sheets, err := apio.NewSample(users).Sheets(schemas.MustLoad("apio"))
 	if err != nil {
@@ -132,7 +133,7 @@ func posts(s *apiosim.Sim) int64 {
 
 func TestAPIORolloutAppliesExactlyAndReappliesAsNoops(t *testing.T) {
 	s, url := startAPIO(t, simkit.Options{})
-	e := newAPIOEnv(t, "", apioTarget{"lab", s, url})
+	e := newAPIOEnv(t, 2000, "", apioTarget{"lab", s, url})
 	out := e.mustCLI(exitOK, "apply", "--yes", "--target", "lab", "--progress", "none", apioRollout)
 	if !strings.Contains(out, "0 failed, 0 blocked") {
 		t.Errorf("apply summary does not say zero failures:\n%s", tail(out))
@@ -161,7 +162,7 @@ func TestAPIORolloutSurvivesFaultsWithoutDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, url := startAPIO(t, simkit.Options{FaultRate: 0.10, Faults: faults, FaultSeed: 7, TimeoutHold: 3 * time.Second, RetryAfter: 10 * time.Millisecond})
-	e := newAPIOEnv(t, "batch_size: 20", apioTarget{"lab", s, url})
+	e := newAPIOEnv(t, 2000, "batch_size: 20", apioTarget{"lab", s, url})
 	in := filepath.Join(e.dir, "rollout.xlsx")
 	writeAPIOSample(t, in, 600, nil)
 	code, out, errs := e.cli("apply", "--yes", "--target", "lab", "--progress", "none", in)
@@ -189,7 +190,7 @@ func TestAPIOKillAndResumeEndsInTheSameState(t *testing.T) {
 	// Small batches and a slow target, so that kills land while batches
 	// are in flight.
 	s, url := startAPIO(t, simkit.Options{Latency: 30 * time.Millisecond})
-	e := newAPIOEnv(t, "batch_size: 2", apioTarget{"lab", s, url})
+	e := newAPIOEnv(t, 2000, "batch_size: 2", apioTarget{"lab", s, url})
 	in := filepath.Join(e.dir, "rollout.xlsx")
 	writeAPIOSample(t, in, 600, nil)
 	killAndResume(t, e.global, rand.New(rand.NewPCG(11, 11)), 600, "apply", "--yes", "--target", "lab", "--progress", "none", in)
@@ -200,7 +201,7 @@ func TestAPIOKillAndResumeEndsInTheSameState(t *testing.T) {
 // group; every other row is created.
 func TestAPIOBadGroupFailsExactlyItsRows(t *testing.T) {
 	s, url := startAPIO(t, simkit.Options{})
-	e := newAPIOEnv(t, "", apioTarget{"lab", s, url})
+	e := newAPIOEnv(t, 2000, "", apioTarget{"lab", s, url})
 	in := filepath.Join(e.dir, "rollout.xlsx")
 	var bad []string
 	writeAPIOSample(t, in, 300, func(h []string, rows [][]string) {
@@ -271,7 +272,7 @@ func failedInResults(t *testing.T, path string) map[string]string {
 func TestAPIOExportImportRoundTrip(t *testing.T) {
 	a, urlA := startAPIO(t, simkit.Options{})
 	b, urlB := startAPIO(t, simkit.Options{})
-	e := newAPIOEnv(t, "", apioTarget{"a", a, urlA}, apioTarget{"b", b, urlB})
+	e := newAPIOEnv(t, 2000, "", apioTarget{"a", a, urlA}, apioTarget{"b", b, urlB})
 	in := filepath.Join(e.dir, "rollout.xlsx")
 	writeAPIOSample(t, in, 300, nil)
 	e.mustCLI(exitOK, "apply", "--yes", "--target", "a", "--progress", "none", in)
