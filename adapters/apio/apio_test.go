@@ -3,6 +3,8 @@ package apio_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,5 +202,42 @@ func TestListWalksEveryGroupOrTheOptions(t *testing.T) {
 	ts.target.Options[apio.OptGroups] = "acme/hq"
 	if n := count(open(t, ts)); n != 1 {
 		t.Errorf("List with groups=acme/hq found %d users, want 1", n)
+	}
+}
+
+// TestTLSVerifiedByDefault: a self-signed simulator is refused unless the
+// target trusts its certificate, and the refusal is not worth retrying.
+func TestTLSVerifiedByDefault(t *testing.T) {
+	ts := startSim(t, simkit.Options{TLS: true}, nil)
+	untrusted := ts.target
+	untrusted.HTTPClient = nil
+	_, err := apio.New().Open(context.Background(), untrusted)
+	if adapters.ClassOf(err) != adapters.Permanent || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("Open against an untrusted certificate: %v, want a permanent 'not trusted' error", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ts.srv.CAPEM)
+	trusted := untrusted
+	trusted.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	c, err := apio.New().Open(context.Background(), trusted)
+	if err != nil {
+		t.Fatalf("Open trusting the simulator's CA: %v", err)
+	}
+	defer c.Close()
+	if err := c.List(context.Background(), apio.Kind, func(schemas.Record) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBadOptionsAreRefused: a batch size or group list that cannot be
+// read is refused at Open, naming the option.
+func TestBadOptionsAreRefused(t *testing.T) {
+	ts := startSim(t, simkit.Options{}, nil)
+	for opt, val := range map[string]string{apio.OptBatchSize: "0", apio.OptGroups: "footenant"} {
+		tg := ts.target
+		tg.Options = map[string]string{opt: val}
+		if _, err := apio.New().Open(context.Background(), tg); adapters.ClassOf(err) != adapters.Permanent || !strings.Contains(err.Error(), opt) {
+			t.Errorf("option %s %q: %v", opt, val, err)
+		}
 	}
 }
