@@ -128,7 +128,7 @@ type Result struct {
 type Target struct {
 	Name        string
 	Adapter     string
-	URL         string
+	URL         string // empty for a target that is not an HTTP API (Transport)
 	Username    string
 	Password    Secret
 	Rate        float64 // requests per second, 0 = unlimited

@@ -92,14 +92,18 @@ type Op struct {
 // Plan is everything apply will do, deterministic for the same input and
 // target state.
 type Plan struct {
-	Version     int       `json:"version"`
-	Adapter     string    `json:"adapter"`
-	Target      string    `json:"target"`
-	TargetURL   string    `json:"target_url"`
-	Input       string    `json:"input"`
-	InputSHA256 string    `json:"input_sha256"`
-	CreatedAt   time.Time `json:"created_at"`
-	Ops         []*Op     `json:"ops"`
+	Version     int    `json:"version"`
+	Adapter     string `json:"adapter"`
+	Target      string `json:"target"`
+	TargetURL   string `json:"target_url"`
+	Input       string `json:"input"`
+	InputSHA256 string `json:"input_sha256"`
+	// Accept lists the validation codes the operator accepted when the
+	// plan was made (plan --accept): apply and resume read the input again
+	// with the same judgement.
+	Accept    []string  `json:"accept,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Ops       []*Op     `json:"ops"`
 }
 
 // Status is where one operation ended up in a run.

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"go/parser"
+	"go/token"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
@@ -116,6 +120,33 @@ func TestCommittedTemplatesAreCurrent(t *testing.T) {
 	for _, p := range have {
 		if !slices.Contains(want, filepath.Base(p)) {
 			t.Errorf("templates/%s belongs to no shipped platform", filepath.Base(p))
+		}
+	}
+}
+
+// Simulators stay free of the engine and of their own adapter: they get
+// their seed as records (batch/seed reads the workbook), so a simulator is
+// a model of the platform, not a second client of it.
+func TestSimulatorsDoNotImportTheEngine(t *testing.T) {
+	const module = "github.com/pbxbatch/pbxbatch/"
+	files, _ := filepath.Glob("../*/sim/*.go")
+	if len(files) == 0 {
+		t.Fatal("no simulator sources found")
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		platform := module + "adapters/" + filepath.Base(filepath.Dir(filepath.Dir(f)))
+		for _, imp := range parsed.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(path, module+"batch") || path == platform {
+				t.Errorf("%s imports %s", f, path)
+			}
 		}
 	}
 }

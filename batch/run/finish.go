@@ -15,7 +15,8 @@ import (
 // has reached its end, when the run (this attempt or an earlier one)
 // created, updated or deleted records of a kind the step declares. It is
 // journaled like a write: marked in flight before, its outcome after, so
-// that resume runs it again unless an earlier attempt finished it. A run
+// that resume runs it again unless an earlier attempt finished it and no
+// row of its kinds changed since. A run
 // that stopped early (cancelled, failure budget spent, credentials
 // refused) leaves it pending for resume: never half a rollout made
 // effective as if it were all of it.
@@ -27,12 +28,13 @@ func (r *runner) endOfRun(ctx, callCtx context.Context) *batch.Step {
 	if f == nil {
 		return nil
 	}
-	changed := r.changedKinds(f.FinishKinds())
+	want := f.FinishKinds()
+	changed := r.changedKinds(want, false)
 	if len(changed) == 0 {
 		return nil
 	}
-	if prior := r.priorStep(); prior != nil && prior.Status == batch.StatusSucceeded {
-		return prior
+	if prior, since := r.priorStep(want); prior != nil && prior.Status == batch.StatusSucceeded && !since && len(r.changedKinds(want, true)) == 0 {
+		return prior // done, and nothing changed since
 	}
 	step := &batch.Step{Status: batch.StatusPending, Changed: changed}
 	if r.stopped != "" || !r.reachedEnd() {
@@ -78,11 +80,14 @@ func (r *runner) endOfRun(ctx, callCtx context.Context) *batch.Step {
 }
 
 // changedKinds returns the kinds of want that have a write that succeeded,
-// in this attempt or an earlier one.
-func (r *runner) changedKinds(want []string) []string {
+// in this attempt or an earlier one (or in this attempt only).
+func (r *runner) changedKinds(want []string, thisAttempt bool) []string {
 	var out []string
 	for i, res := range r.res {
 		op := r.plan.Ops[i]
+		if thisAttempt && r.opts.Prior[i].Status == batch.StatusSucceeded {
+			continue
+		}
 		if _, write := op.Action.Write(); write && res.Status == batch.StatusSucceeded &&
 			slices.Contains(want, op.Kind) && !slices.Contains(out, op.Kind) {
 			out = append(out, op.Kind)
@@ -106,16 +111,29 @@ func (r *runner) reachedEnd() bool {
 }
 
 // priorStep returns the step's last outcome in an earlier attempt of this
-// run, read from the journal being resumed; nil when there is none.
-func (r *runner) priorStep() *batch.Step {
+// run, read from the journal being resumed (nil when there is none), and
+// whether an earlier attempt changed one of the want kinds after it (a
+// resume that retried failed rows, then died before its own step).
+func (r *runner) priorStep(want []string) (step *batch.Step, changedSince bool) {
 	if r.opts.Prior == nil || r.opts.Journal == nil {
-		return nil
+		return nil, false
 	}
-	e, ok, err := journal.LastStep(r.opts.Journal.Path())
-	if err != nil || !ok || e.Step == nil {
-		return nil // unknown: running the step again is safe, skipping it is not
+	entries, err := journal.Read(r.opts.Journal.Path())
+	if err != nil {
+		return nil, false // unknown: running the step again is safe, skipping it is not
 	}
-	s := *e.Step
-	s.Status = e.Status
-	return &s
+	for _, e := range entries {
+		switch {
+		case e.Op == journal.StepOp && e.Step != nil:
+			s := *e.Step
+			s.Status = e.Status
+			step, changedSince = &s, false
+		case e.Op == journal.StepOp:
+			step, changedSince = nil, false // in flight: its outcome is unknown
+		case e.Status == batch.StatusSucceeded && slices.Contains(want, e.Kind):
+			_, write := e.Action.Write()
+			changedSince = changedSince || write
+		}
+	}
+	return step, changedSince
 }

@@ -204,3 +204,44 @@ func resume(t *testing.T, a *stub.Adapter, b *builder, path string) *run.Outcome
 	}
 	return out
 }
+
+func TestResumeThatChangesMoreRunsTheStepAgain(t *testing.T) {
+	b := vusers(3)
+	a := stub.New()
+	// The first attempt fails one row; its step publishes the other two.
+	a.AddFault(stub.Fault{Op: "create", Key: "5550001", Times: 1, Class: adapters.Permanent})
+	j := openJournal(t)
+	path := j.Path()
+	out, err := run.Run(context.Background(), open(t, a), b.p, b.kinds, run.Options{Journal: j, BatchSize: 1})
+	if err != nil || out.Counts.Failed != 1 || out.Step == nil || out.Step.Status != batch.StatusSucceeded {
+		t.Fatalf("first attempt: %v, counts %+v, step %+v", err, out.Counts, out.Step)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A resume retries the failed row and dies before its step.
+	prior, err := journal.Replay(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, err = journal.Open(path); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run.Run(context.Background(), hideSteps{open(t, a)}, b.p, b.kinds, run.Options{Journal: j, Prior: prior})
+	if err != nil || out.Counts.Created != 3 {
+		t.Fatalf("second attempt: %v, counts %+v", err, out.Counts)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The next resume changes nothing itself, but the row created after
+	// the last step is not published yet: the step runs again.
+	out = resume(t, a, b, path)
+	if out.Step == nil || out.Step.Status != batch.StatusSucceeded || landedFinishes(a)["pbx-1"] != 2 {
+		t.Fatalf("third attempt: step %+v, %d steps; want the step run a second time", out.Step, landedFinishes(a)["pbx-1"])
+	}
+	out = resume(t, a, b, path)
+	if landedFinishes(a)["pbx-1"] != 2 || out.Step == nil || out.Step.Status != batch.StatusSucceeded {
+		t.Fatalf("a resume after the step: %d steps, step %+v; want it not run again, its success reported", landedFinishes(a)["pbx-1"], out.Step)
+	}
+}

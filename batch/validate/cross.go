@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 
@@ -31,7 +32,13 @@ type cross struct {
 	// examples are the template example rows seen; they are an error when
 	// the workbook holds other rows too (judged at the end).
 	examples []exampleRow
-	v        *Validator
+	// pendingOf counts the pending references per target kind, bounded by
+	// MaxDiags; references past it are only counted in unlisted (first at
+	// unlistedAt), so a file of distinct dangling names costs bounded memory.
+	pendingOf  map[*schemas.Kind]int
+	unlisted   map[*schemas.Kind]int
+	unlistedAt map[*schemas.Kind]pos
+	v          *Validator
 }
 
 type exampleRow struct {
@@ -86,7 +93,8 @@ type selfNode struct {
 func newCross(v *Validator) *cross {
 	return &cross{
 		set: v.set, seed: maphash.MakeSeed(), only: v.kind, v: v,
-		names:   map[*schemas.Kind][]string{},
+		names:     map[*schemas.Kind][]string{},
+		pendingOf: map[*schemas.Kind]int{}, unlisted: map[*schemas.Kind]int{}, unlistedAt: map[*schemas.Kind]pos{},
 		keys:    map[*schemas.Kind]map[uint64]uint64{},
 		pending: map[refID]*pendingRef{},
 		self:    map[*schemas.Kind]map[uint64]*selfNode{},
@@ -127,7 +135,10 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 			r.bad = true
 		} else {
 			keys[h] = pos{sp.tableIdx, row, uint32(first.idx)}.pack()
-			delete(x.pending, refID{k, h})
+			if id := (refID{k, h}); x.pending[id] != nil {
+				delete(x.pending, id)
+				x.pendingOf[k]--
+			}
 			if len(x.names[k]) < maxNames {
 				x.names[k] = append(x.names[k], key)
 			}
@@ -146,8 +157,8 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 			continue
 		}
 		target := x.set.Kind(ref.Kind)
-		if target.ReadOnly {
-			continue // a catalogue of the platform: never in a workbook, plan checks it
+		if target.ReadOnly || x.only != nil && target != x.only {
+			continue // a catalogue of the platform: never in a workbook, plan checks it; --kind: other sheets are not read
 		}
 		at := pos{sp.tableIdx, row, uint32(sp.cols[ci].idx)}
 		_, many := v.([]any)
@@ -165,6 +176,14 @@ func (x *cross) observe(sp *spec, r *rowResult) {
 				p.count++
 				continue
 			}
+			if x.pendingOf[target] >= x.v.opts.MaxDiags {
+				if x.unlisted[target] == 0 {
+					x.unlistedAt[target] = at
+				}
+				x.unlisted[target]++
+				continue
+			}
+			x.pendingOf[target]++
 			x.pending[id] = &pendingRef{first: at, field: ref.Field, target: target, text: text, count: 1}
 		}
 	}
@@ -216,6 +235,10 @@ func (x *cross) finish(rows int, out *diag.List) {
 			}
 		}
 		out.Add(diag.Diagnostic{Severity: diag.Warning, Origin: x.origin(p.first), Field: p.field, Code: "ref.not_in_workbook", Message: msg, Value: p.text})
+	}
+	for _, target := range slices.SortedFunc(maps.Keys(x.unlisted), func(a, b *schemas.Kind) int { return strings.Compare(a.Name, b.Name) }) {
+		out.Add(diag.Diagnostic{Severity: diag.Warning, Origin: x.origin(x.unlistedAt[target]), Code: "ref.not_in_workbook",
+			Message: fmt.Sprintf("%d more references, from here on, name %s that no sheet holds; only the first %d names are listed; plan checks them all against the target", x.unlisted[target], target.Plural, x.v.opts.MaxDiags)})
 	}
 	for k, nodes := range x.self {
 		x.cycles(k, nodes, out)

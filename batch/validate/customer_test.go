@@ -2,11 +2,14 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/pbxbatch/pbxbatch/schemas"
@@ -87,6 +90,22 @@ func TestDiagnosticsAreCapped(t *testing.T) {
 	if n != 21 || !strings.Contains(summary, "230 more cells") || !res.Diags.HasErrors() {
 		t.Errorf("%d kept, summary %q", n, summary)
 	}
+	// Distinct dangling references are bounded the same way.
+	lines = []string{"userId|firstName|lastName|departments"}
+	for i := range 250 {
+		lines = append(lines, fmt.Sprintf("u%d|A|B|dept %d", i, i))
+	}
+	res, _ = run(t, Options{MaxDiags: 20}, sheet("Users", lines...))
+	refs := 0
+	for _, d := range res.Diags {
+		if d.Code == "ref.not_in_workbook" {
+			refs++
+			summary = d.Message
+		}
+	}
+	if refs != 21 || !strings.Contains(summary, "230 more references, from here on, name departments") {
+		t.Errorf("%d references listed, last %q", refs, summary)
+	}
 }
 
 // A huge header cell gets no edit-distance work (it is damage, not a
@@ -163,5 +182,35 @@ func TestSchemaRulesAreKnown(t *testing.T) {
 	}
 	if _, err := New(set, Options{}); err == nil || !strings.Contains(err.Error(), `x-rule "isbn"`) {
 		t.Errorf("unknown rule: %v", err)
+	}
+}
+
+// No message shows a regular expression (issue 15, item 8): a value that
+// breaks any field's pattern, on every platform, is explained with the
+// field's description.
+func TestNoRegexInMessages(t *testing.T) {
+	for _, a := range schemas.Adapters() {
+		for _, k := range schemas.MustLoad(a).Kinds {
+			sp := &spec{kind: k, raw: decodeRaw(k)}
+			for _, f := range k.Fields {
+				if f.Pattern == "" || f.Type != "string" {
+					continue
+				}
+				rec := schemas.Record{}
+				rec.Set(f.Path, "!! not this !!")
+				err := k.Schema.Validate(map[string]any(rec))
+				var ve *jsonschema.ValidationError
+				if !errors.As(err, &ve) {
+					t.Fatalf("%s.%s: %v", k.Name, f.Path, err)
+				}
+				for _, le := range leaves(ve) {
+					for _, m := range sp.explain(le) {
+						if m.code == "schema.pattern" && (strings.Contains(m.msg, f.Pattern) || !strings.Contains(m.msg, f.Description)) {
+							t.Errorf("%s/%s.%s: %s", a, k.Name, f.Path, m.msg)
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -187,3 +187,27 @@ func TestLibreOfficeSaved(t *testing.T) {
 	c := sampledata.Case{Name: "extensions", Ext: ".xlsx", Want: []string{"read.number_cell"}}
 	checkGolden(t, "mxone", filepath.Join(sampleDir, "libreoffice"), c)
 }
+
+// A secret reaches the plan exactly as typed, spaces and all: trimming it
+// would set another password than the one the operator typed.
+func TestSecretsKeptAsTyped(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("userId,firstName,lastName,newPassword\n anna ,Anna,Berg, Sekret77 \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v, err := New(schemas.MustLoad("mxone"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []batch.Row
+	res, err := v.File(context.Background(), dir, func(r batch.Row) error { got = append(got, r); return nil })
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%d rows, %v", len(got), err)
+	}
+	if pw, id := got[0].Set.String("newPassword"), got[0].Set.String("userId"); pw != " Sekret77 " || id != "anna" {
+		t.Errorf("password %q, user %q: want the password as typed and the id trimmed", pw, id)
+	}
+	if !slices.ContainsFunc(res.Diags, func(d diag.Diagnostic) bool { return d.Code == "read.secret_space" }) {
+		t.Errorf("no warning about the secret's spaces:\n%s", dump(res.Diags))
+	}
+}

@@ -90,6 +90,9 @@ func (sp *spec) check(wr workbook.Row) rowResult {
 		f := c.field
 		raw := cellText(wr.Cells, c.idx)
 		text := strings.TrimSpace(raw)
+		if f.Secret && text != "" {
+			text = raw // sent as typed (the reader warned about its spaces)
+		}
 		if text == "" || (action == batch.DeleteRow && !c.key) {
 			continue // blank keeps the target's value
 		}

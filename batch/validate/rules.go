@@ -67,9 +67,9 @@ var digitsRule = Rule{Code: "domain.digits", Check: func(f *schemas.Field, v any
 
 // macRule accepts the common notations (00:11:22:aa:bb:cc, 00-11-22-AA-BB-CC,
 // 0011.22aa.bbcc, 001122AABBCC) and keeps one form: 12 hex digits without
-// separators, in the case the platform stores (MX-ONE terminal tools print
-// upper case, sipXconfig keys phones by lower case), so every notation the
-// user types compares equal on export and diff.
+// separators, in the case the platform stores (the schema says which:
+// "mac" upper, "mac-lower" lower), so every notation the user types
+// compares equal on export and diff.
 func macRule(form func(string) string) Rule {
 	return Rule{Code: "domain.mac", Check: func(f *schemas.Field, v any) (any, error) {
 		s, _ := v.(string)

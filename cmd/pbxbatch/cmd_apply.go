@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -102,6 +103,7 @@ type applyFlags struct {
 	yes          bool
 	allowBlocked bool
 	planSHA256   string // the saved plan must hash to this (what plan --out printed)
+	accept       []string
 }
 
 func newApplyCmd(g *globalOptions) *cobra.Command {
@@ -163,6 +165,7 @@ EXIT STATUS
 	cmd.Flags().StringVar(&f.target, "target", "", "target name in the config file")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&f.allowBlocked, "allow-blocked", false, "apply even when rows are blocked at plan time (they are reported as blocked)")
+	acceptFlag(cmd, &f.accept)
 	cmd.Flags().StringVar(&f.planSHA256, "plan-sha256", "", "refuse a saved plan whose SHA-256 is not this one (plan --out prints it): apply only the plan that was reviewed")
 	return cmd
 }
@@ -190,6 +193,13 @@ func runApply(ctx context.Context, g *globalOptions, f applyFlags, arg string, s
 		return err
 	}
 	f.override(t)
+	t.accept = f.accept
+	if saved != nil {
+		if len(f.accept) > 0 {
+			return fmt.Errorf("--accept goes with plan when a saved plan is applied: the plan records what was accepted (%s)", cmp.Or(strings.Join(saved.Accept, ", "), "nothing"))
+		}
+		t.accept = saved.Accept
+	}
 	// Locked before planning: the plan is made against a target no other
 	// run is changing.
 	lock, err := lockTarget(g, t, f.force, stderr)
@@ -373,7 +383,7 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 		// on: the run's state says so until "report" writes them.
 		stopped = rundir.Failed
 		runErr = fmt.Errorf("reports not written: %w; write them with: %s", repErr, hints.command("report", d.ID))
-	case out.Step != nil && out.Step.Status == batch.StatusFailed:
+	case out.Step != nil && out.Step.Status != batch.StatusSucceeded:
 		stopped = rundir.Partial // every row is done, but not in effect
 	}
 	if err := d.Finish(c, stopped, runErr); err != nil {
@@ -394,7 +404,7 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 	if repErr == nil {
 		fmt.Fprintf(o.info, "Reports: %s, %s, %s (in %s)\n", report.ResultsFile, report.FailedFile, report.SummaryFile, d.Path)
 	}
-	stepFailed := writeStep(stdout, stderr, out.Step)
+	stepUndone := writeStep(o.result, stderr, out.Step)
 	switch {
 	case stopped == rundir.Cancelled:
 		fmt.Fprintf(stderr, "Cancelled: nothing was lost. Resume with\n  %s\n", next[0])
@@ -408,16 +418,16 @@ func execute(ctx context.Context, g *globalOptions, t *target, conn adapters.Con
 		fmt.Fprintf(stderr, "%d %s failed, %d blocked, %d skipped: see %s. Fix %s and apply it, or retry as it is:\n  %s\n",
 			c.Failed, pluralWord(c.Failed, "row", "rows"), c.Blocked, c.Skipped, report.ResultsFile, report.FailedFile, strings.Join(next, "\n  "))
 		return withCode(exitPartial)
-	case stepFailed:
+	case stepUndone:
 		fmt.Fprintf(stderr, "Resume with\n  %s\nto run the end-of-run step again.\n", hints.command("resume", d.ID))
 		return withCode(exitPartial)
 	}
 	return nil
 }
 
-// writeStep prints the end-of-run step's outcome and reports whether it
-// failed.
-func writeStep(stdout, stderr io.Writer, s *batch.Step) (failed bool) {
+// writeStep prints the end-of-run step's outcome and reports whether it is
+// undone (failed, or not run: the changes are not in effect).
+func writeStep(stdout, stderr io.Writer, s *batch.Step) (undone bool) {
 	if s == nil {
 		return false
 	}
@@ -432,7 +442,7 @@ func writeStep(stdout, stderr io.Writer, s *batch.Step) (failed bool) {
 		}
 		fmt.Fprintf(w, "%s%s: %s\n", indent, f[0], f[1])
 	}
-	return s.Status == batch.StatusFailed
+	return s.Status != batch.StatusSucceeded
 }
 
 // printer writes through the progress display, so that a notice does not
@@ -475,6 +485,7 @@ type runJSON struct {
 	FailedRows []report.Group `json:"failure_reasons,omitempty"`
 	Reports    []string       `json:"reports"`
 	Next       []string       `json:"next,omitempty"`
+	EndOfRun   *batch.Step    `json:"end_of_run,omitempty"`
 }
 
 func runResult(d *rundir.Dir, out *run.Outcome, stopped rundir.State, runErr error, prior map[int]journal.Entry, segment batch.Counts, reasons []report.Group, next []string) runJSON {
@@ -487,7 +498,7 @@ func runResult(d *rundir.Dir, out *run.Outcome, stopped rundir.State, runErr err
 		state = rundir.Partial
 	}
 	r := runJSON{RunID: d.ID, State: state, Dir: d.Path, Counts: out.Counts, Seconds: out.Duration.Seconds(), OpsPerSec: out.OpsPerSec,
-		FailedRows: reasons, Reports: []string{report.ResultsFile, report.FailedFile, report.SummaryFile}, Next: next}
+		FailedRows: reasons, Reports: []string{report.ResultsFile, report.FailedFile, report.SummaryFile}, Next: next, EndOfRun: out.Step}
 	if prior != nil {
 		r.Segment = &segment
 	}

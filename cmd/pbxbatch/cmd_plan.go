@@ -19,6 +19,7 @@ import (
 type planFlags struct {
 	target, out, format string
 	allowBlocked        bool
+	accept              []string
 }
 
 func newPlanCmd(g *globalOptions) *cobra.Command {
@@ -76,6 +77,7 @@ EXIT STATUS
 	fl := cmd.Flags()
 	fl.StringVar(&f.target, "target", "", "target name in the config file")
 	fl.StringVar(&f.out, "out", "", "save the plan to this file for apply")
+	acceptFlag(cmd, &f.accept)
 	fl.StringVar(&f.format, "format", "text", "output: text (summary) or json (the plan)")
 	fl.BoolVar(&f.allowBlocked, "allow-blocked", false, "save the plan even when rows are blocked (they are left out)")
 	return cmd
@@ -89,6 +91,7 @@ func runPlan(ctx context.Context, g *globalOptions, f planFlags, path string, st
 	if err != nil {
 		return err
 	}
+	t.accept = f.accept
 	t.readProgress = run.NewTerminal(stderr, 5*time.Second).Reading
 	p, in, diags, conn, err := planWorkbook(ctx, t, path, stderr)
 	if err != nil {

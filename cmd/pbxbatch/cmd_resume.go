@@ -92,6 +92,7 @@ func runResume(ctx context.Context, g *globalOptions, f runFlags, id, movedInput
 		fmt.Fprintf(stderr, "The journal cannot be read (%v); kept as %s. Every operation is read back from the target.\n", err, aside)
 		prior = nil
 	}
+	t.accept = p.Accept // the input is judged as it was when planned
 	in, err := resumeInput(ctx, t, p, meta, movedInput)
 	if err != nil {
 		return failRun(d, err)

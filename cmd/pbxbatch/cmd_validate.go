@@ -89,7 +89,7 @@ EXIT STATUS
 	cmd.Flags().StringVar(&adapter, "adapter", "", "platform whose schemas apply ("+strings.Join(registry().Names(), ", ")+")")
 	cmd.Flags().StringVar(&kind, "kind", "", "kind of a single CSV file, or the only kind to check")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or csv")
-	cmd.Flags().StringSliceVar(&accept, "accept", nil, "error codes you have checked and accept as warnings ("+strings.Join(validate.Acceptable, ", ")+"); repeat or separate with commas")
+	acceptFlag(cmd, &accept)
 	return cmd
 }
 
@@ -123,4 +123,10 @@ func groupDigits(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// acceptFlag declares --accept: validate, plan and apply take the same
+// judgement calls.
+func acceptFlag(cmd *cobra.Command, accept *[]string) {
+	cmd.Flags().StringSliceVar(accept, "accept", nil, "error codes you have checked and accept as warnings ("+strings.Join(validate.Acceptable, ", ")+"); repeat or separate with commas")
 }

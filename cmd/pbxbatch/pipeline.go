@@ -27,6 +27,9 @@ type target struct {
 	// every request of the connection waits on it (Target.Pacer), and the
 	// runner takes its retry backoff from it.
 	pacer *pace.Pacer
+	// accept lists the validation codes the operator accepted (--accept,
+	// or a saved plan's Accept).
+	accept []string
 	// readProgress, when set, shows planning's reads of the live state.
 	readProgress func(done, total int)
 	// notes hears the pacer's circuit breaker open and close (stderr).
@@ -101,7 +104,7 @@ func readInput(ctx context.Context, t *target, path string) (*input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading input: %w", err)
 	}
-	v, err := validate.New(t.adapter.Kinds(), validate.Options{})
+	v, err := validate.New(t.adapter.Kinds(), validate.Options{Accept: t.accept})
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +140,7 @@ func planWorkbook(ctx context.Context, t *target, path string, stderr io.Writer)
 		conn.Close()
 		return nil, nil, nil, nil, err
 	}
+	p.Accept = t.accept
 	return p, in, diags, conn, nil
 }
 

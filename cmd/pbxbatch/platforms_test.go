@@ -46,3 +46,18 @@ func TestKindsListsTargetOptions(t *testing.T) {
 		t.Errorf("mxone declares no options, yet:\n%s", out)
 	}
 }
+
+// A misspelt option of a shipped platform stops plan before anything is
+// read or sent, naming the line and the option meant.
+func TestTargetOptionTypoStopsPlan(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pbxbatch.yaml")
+	yaml := "targets:\n  lab:\n    adapter: sipx\n    url: https://127.0.0.1:1\n    options:\n      generate_profile: true\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runTemplate("--config", cfg, "plan", "--target", "lab", filepath.Join(dir, "absent.xlsx"))
+	if code != exitError || !strings.Contains(out, "pbxbatch.yaml:6: target lab: adapter sipx has no option \"generate_profile\"; did you mean generate_profiles?") {
+		t.Errorf("exit %d: %s", code, out)
+	}
+}

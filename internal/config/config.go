@@ -10,7 +10,7 @@
 //	    concurrency: 8
 //	    timeout: 30s                    # per request
 //	    tls: {ca_file: ca.pem, insecure_skip_verify: false}
-//	    options: {realm: pbx.example.com} # declared by the adapter (adapters.Platform.Options)
+//	    options: {}                     # the adapter's own keys (sipx: realm, generate_profiles)
 //	    description: lab PBX in rack 4  # free text, ignored
 //
 // The file is read as yaml.v3 nodes rather than unmarshalled into structs so

@@ -119,7 +119,10 @@ func (b *cancelBody) Close() error {
 // 30 s, while one cut at a few times the usual latency frees it at once to
 // be retried (a read) or read back (a write). The estimate is TCP's
 // retransmission timeout (RFC 6298: smoothed latency plus four deviations),
-// times a safety factor, never under minDeadline. Until a method has enough
+// times a safety factor, never under a floor (minRead for GET, minWrite for
+// every other method: a write cut short is a write of unknown outcome, which
+// costs a read-back and, on a PBX whose creates now and then take seconds,
+// would be the rule rather than the exception). Until a method has enough
 // answers, ten times the latency of any answer seen, never under
 // coldDeadline; before any answer, the configured timeout. Each timeout in
 // a row doubles the deadline (a target that became slow is followed); it
@@ -132,7 +135,8 @@ type deadline struct {
 }
 
 const (
-	minDeadline  = 100 * time.Millisecond
+	minRead      = time.Second
+	minWrite     = 5 * time.Second
 	coldDeadline = 2 * time.Second
 	// warmup: answers of a method seen before its own estimate is trusted.
 	warmup = 16
@@ -149,10 +153,14 @@ func (d *deadline) limit(method string) time.Duration {
 	e.mu.Lock()
 	samples, srtt, rttvar, timeouts := e.samples, e.srtt, e.rttvar, e.timeouts
 	e.mu.Unlock()
+	floor := minWrite
+	if method == http.MethodGet || method == http.MethodHead {
+		floor = minRead
+	}
 	var l time.Duration
 	switch {
 	case samples >= warmup:
-		l = max(safety*(srtt+4*rttvar), minDeadline)
+		l = max(safety*(srtt+4*rttvar), floor)
 	default:
 		d.all.mu.Lock()
 		seen, any := d.all.samples, d.all.srtt
@@ -160,7 +168,7 @@ func (d *deadline) limit(method string) time.Duration {
 		if seen == 0 {
 			return d.max
 		}
-		l = max(10*any, coldDeadline)
+		l = max(10*any, coldDeadline, floor)
 	}
 	return min(d.max, l<<min(timeouts, 10))
 }

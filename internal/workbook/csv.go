@@ -138,16 +138,18 @@ func (t *Table) openCSVSource() (*csvSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", t.File, errors.Unwrap(err))
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
+	// The limit sits under the buffer, so that encoding/csv reads from a
+	// *bufio.Reader it does not wrap again.
+	size := int64(t.opts.MaxCellSize) * maxRecordCells
+	limit := &recordLimit{r: f, size: size, left: size}
+	br := bufio.NewReaderSize(limit, 64<<10)
 	if t.csv.bom {
 		if _, err := br.Discard(len(utf8BOM)); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("cannot read %s: %w", t.File, err)
 		}
 	}
-	size := int64(t.opts.MaxCellSize) * maxRecordCells
-	limit := &recordLimit{r: br, size: size, left: size}
-	r := csv.NewReader(limit)
+	r := csv.NewReader(br)
 	r.Comma = t.csv.comma
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true // build copies cells into a fresh slice per row

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pbxbatch/pbxbatch/internal/diag"
-	"github.com/pbxbatch/pbxbatch/schemas"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/pbxbatch/pbxbatch/internal/diag"
 )
 
 func TestCSVCellsOriginsAndPadding(t *testing.T) {
@@ -244,16 +244,18 @@ func TestCSVWarningsAreCapped(t *testing.T) {
 	}
 }
 
-func TestCSVSecretColumnsAreMasked(t *testing.T) {
-	p := writeFile(t, "users.csv", []byte("userId,newPassword\na, hunter2 \n"))
+// A secret is read exactly as typed (a space may belong to a password), with
+// a warning that never shows it; other cells are trimmed.
+func TestCSVSecretColumnsAreMaskedAndKeptAsTyped(t *testing.T) {
+	p := writeFile(t, "users.csv", []byte("userId,newPassword\n a ,\u00a0hunter2 \n"))
 	opts := Options{Secret: func(table, header string) bool { return table == "users" && header == "newPassword" }}
 	b, rows := readAll(t, p, opts)
-	d := wantDiag(t, allDiags(b, rows), "read.space", diag.Warning, "users.csv:2:B")
-	if d.Value != schemas.Mask || strings.Contains(d.Message, "hunter2") {
+	d := wantDiag(t, allDiags(b, rows), "read.secret_space", diag.Warning, "users.csv:2:B")
+	if d.Value != "" || strings.Contains(d.Message, "hunter2") {
 		t.Errorf("secret leaked: %+v", d)
 	}
-	if rows["users"][0].Cells[1] != "hunter2" {
-		t.Errorf("the value itself must still be read: %q", rows["users"][0].Cells[1])
+	if got := rows["users"][0].Cells; got[1] != "\u00a0hunter2 " || got[0] != "a" {
+		t.Errorf("cells %q: want the secret as typed and the user id trimmed", got)
 	}
 }
 

@@ -124,3 +124,43 @@ func TestLongCSVRecordIsBounded(t *testing.T) {
 		t.Errorf("the internal error leaks: %v", err)
 	}
 }
+
+// A cell far larger than a spreadsheet writes is refused while scanning,
+// before excelize holds it in memory: inline in the sheet, or in the shared
+// strings.
+func TestHugeCellIsRefusedWhileReading(t *testing.T) {
+	big := strings.Repeat("x", 20<<10)
+	shared := newXLSX(t, func(f *excelize.File) {
+		must(t, f.SetSheetRow("Users", "A1", &[]any{"userId", "note"}))
+		must(t, f.SetCellStr("Users", "B2", big))
+	})
+	if _, err := Open(shared, Options{MaxCellSize: 1 << 10}); err == nil || !strings.Contains(err.Error(), "shared strings: a text holds more than 8.0 KiB") {
+		t.Errorf("shared string: %v", err)
+	}
+	inline := newXLSX(t, func(f *excelize.File) {
+		must(t, f.SetSheetRow("Users", "A1", &[]any{"userId", "note"}))
+	})
+	sheet := readPart(t, inline, "xl/worksheets/sheet1.xml")
+	cell := `<row r="2"><c r="B2" t="inlineStr"><is><t>` + big + `</t></is></c></row></sheetData>`
+	rewriteZip(t, inline, map[string]string{"xl/worksheets/sheet1.xml": strings.Replace(sheet, "</sheetData>", cell, 1)})
+	if _, err := Open(inline, Options{MaxCellSize: 1 << 10}); err == nil || !strings.Contains(err.Error(), `sheet "Users": cell B2 holds more than 8.0 KiB`) {
+		t.Errorf("inline: %v", err)
+	}
+}
+
+// Merged ranges are listed up to the warning cap and counted beyond it.
+func TestMergedRangesAreCapped(t *testing.T) {
+	p := newXLSX(t, func(f *excelize.File) {
+		must(t, f.SetSheetRow("Users", "A1", &[]any{"userId", "name"}))
+		for i := range maxListedWarnings + 50 {
+			must(t, f.MergeCell("Users", fmt.Sprintf("A%d", 2*i+2), fmt.Sprintf("B%d", 2*i+2)))
+		}
+	})
+	b, err := Open(p, Options{})
+	must(t, err)
+	defer b.Close()
+	l := findDiag(b.Diags, "read.merged_cells")
+	if len(l) != maxListedWarnings+1 || !strings.Contains(l[len(l)-1].Message, "50 more ranges") {
+		t.Fatalf("%d merged-cell findings, last %v", len(l), l[len(l)-1])
+	}
+}

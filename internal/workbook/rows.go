@@ -245,6 +245,14 @@ func (r *Rows) cell(row *Row, num, col int, c string) string {
 		return ""
 	}
 	clean, f := r.cells.clean(c)
+	if f&fixEncoding == 0 && f != 0 && clean != "" && col < len(t.secret) && t.secret[col] {
+		// A secret goes to the target exactly as typed: a space or a
+		// non-breaking space may be part of a password, and trimming it
+		// would set another one. Spreadsheets add them unseen, so say so.
+		r.warn(row, t.Origin(num, col), "read.secret_space", t.Header[col],
+			"secret has leading or trailing spaces, or non-breaking or zero-width spaces; it is sent exactly as typed, so check that they belong to it (or retype the cell)", "")
+		return c
+	}
 	switch {
 	case f&fixEncoding != 0:
 		msg := "cell is not UTF-8 text"

@@ -33,6 +33,13 @@ func (b *Book) openXLSX(path string, opts Options) error {
 	if err := sharedParts(name, parts); err != nil {
 		return err
 	}
+	for _, zf := range zr.File {
+		if strings.EqualFold(zf.Name, "xl/sharedStrings.xml") {
+			if err := scanText(zf, opts.UnzipSizeLimit, maxCellXML(opts)); err != nil {
+				return fmt.Errorf("%s, shared strings: %w", name, err)
+			}
+		}
+	}
 	f, err := excelize.OpenFile(path, excelize.Options{
 		UnzipSizeLimit:    opts.UnzipSizeLimit,
 		UnzipXMLSizeLimit: opts.UnzipXMLSizeLimit,
@@ -48,7 +55,7 @@ func (b *Book) openXLSX(path string, opts Options) error {
 		if p, ok := parts[sheet]; ok {
 			t.Hidden = p.hidden
 			if p.file != nil {
-				if t.scan, err = scanSheet(p.file, opts.UnzipSizeLimit); err != nil {
+				if t.scan, err = scanSheet(p.file, opts.UnzipSizeLimit, maxCellXML(opts)); err != nil {
 					return fmt.Errorf("%s, sheet %q: %w", name, sheet, err)
 				}
 			}
@@ -73,11 +80,18 @@ func (b *Book) openXLSX(path string, opts Options) error {
 				b.Diags.Errorf(o, "", "read.merged_cells",
 					"cells %s are merged, so only the first holds a value; unmerge them (Home › Merge & Center) and fill in every cell", ref)
 			}
+			if more := t.scan.nMerges - len(t.scan.merges); more > 0 {
+				b.Diags.Errorf(t.Origin(0, -1), "", "read.merged_cells", "%d more ranges of this sheet are merged (not listed one by one); unmerge every cell of the sheet", more)
+			}
 		}
 		b.Tables = append(b.Tables, t)
 	}
 	return nil
 }
+
+// maxCellXML bounds a cell's text in the XML: MaxCellSize decoded, with
+// room for escapes (&amp; is five bytes for one).
+func maxCellXML(opts Options) int64 { return 8 * int64(opts.MaxCellSize) }
 
 // sharedParts refuses a workbook whose sheets share one part. No spreadsheet
 // writes one, and reading the part once per sheet would let 16,384 sheets

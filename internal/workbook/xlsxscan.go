@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -108,7 +109,9 @@ func readXMLPart(files map[string]*zip.File, name string, v any) error {
 type sheetScan struct {
 	file     *zip.File
 	limit    int64
-	merges   []string // ranges as written ("A5:C5")
+	maxText  int64
+	merges   []string // ranges as written ("A5:C5"), the first maxListedWarnings
+	nMerges  int      // all merged ranges
 	formulas int      // number of formula cells
 	numbers  int      // number of cells that hold a number
 	lastRow  int      // the last row that has a <row> or <c> element
@@ -118,8 +121,10 @@ type sheetScan struct {
 	badEntity string
 }
 
-func scanSheet(zf *zip.File, limit int64) (*sheetScan, error) {
-	s := &sheetScan{file: zf, limit: limit}
+// scanSheet makes the first pass over a sheet. maxText bounds the text of
+// one cell in the XML, checked before excelize would hold it in memory.
+func scanSheet(zf *zip.File, limit, maxText int64) (*sheetScan, error) {
+	s := &sheetScan{file: zf, limit: limit, maxText: maxText}
 	sc, err := s.open()
 	if err != nil {
 		return nil, err
@@ -139,7 +144,9 @@ func scanSheet(zf *zip.File, limit int64) (*sheetScan, error) {
 		case evNumber:
 			s.numbers++
 		case evMerge:
-			s.merges = append(s.merges, sc.ref)
+			if s.nMerges++; len(s.merges) < maxListedWarnings {
+				s.merges = append(s.merges, sc.ref)
+			}
 		}
 	}
 }
@@ -150,7 +157,23 @@ func (s *sheetScan) open() (*xmlScanner, error) {
 		return nil, fmt.Errorf("the sheet cannot be unpacked (%v); save the workbook again", err)
 	}
 	lr := &io.LimitedReader{R: rc, N: s.limit}
-	return &xmlScanner{rc: rc, lr: lr, limit: s.limit, br: bufio.NewReaderSize(lr, 64<<10)}, nil
+	return &xmlScanner{rc: rc, lr: lr, limit: s.limit, maxText: s.maxText, br: bufio.NewReaderSize(lr, 64<<10)}, nil
+}
+
+// scanText checks that no text in a part (the shared strings) is longer
+// than maxText, before excelize loads the part.
+func scanText(zf *zip.File, limit, maxText int64) error {
+	sc, err := (&sheetScan{file: zf, limit: limit, maxText: maxText}).open()
+	if err != nil {
+		return err
+	}
+	defer sc.close()
+	for {
+		ev, err := sc.next()
+		if err != nil || ev == evEOF {
+			return err
+		}
+	}
 }
 
 // cellCursor walks the cells of one event (formulas, or numbers) of a sheet
@@ -214,6 +237,8 @@ type xmlScanner struct {
 	rc       io.ReadCloser
 	lr       *io.LimitedReader
 	limit    int64
+	maxText  int64 // longest text between two tags; 0: no bound
+	run      int64 // length of the text being read
 	br       *bufio.Reader
 	row, col int    // current cell, 1-based
 	maxRow   int    // the largest row seen so far
@@ -235,6 +260,9 @@ func (s *xmlScanner) next() (scanEvent, error) {
 				s.badRow, s.badEntity = max(s.row, 1), e
 			}
 		}
+		if s.run += int64(len(text)); s.maxText > 0 && s.run > s.maxText {
+			return evEOF, s.tooLong()
+		}
 		if err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
 				continue
@@ -247,6 +275,7 @@ func (s *xmlScanner) next() (scanEvent, error) {
 			}
 			return evEOF, fmt.Errorf("the sheet cannot be unpacked (%v); save the workbook again", err)
 		}
+		s.run = 0
 		head, _ := s.br.Peek(16)
 		name := tagName(head)
 		switch string(name) {
@@ -290,6 +319,14 @@ func (s *xmlScanner) next() (scanEvent, error) {
 			}
 		}
 	}
+}
+
+func (s *xmlScanner) tooLong() error {
+	where := "a text"
+	if s.row > 0 && s.col > 0 {
+		where = "cell " + ColumnName(s.col-1) + strconv.Itoa(s.row)
+	}
+	return fmt.Errorf("%s holds more than %s, far more than a spreadsheet cell holds; the file is damaged or crafted: fix or delete that cell, or save the workbook again", where, byteSize(s.maxText))
 }
 
 // undefinedEntity returns the first entity in text that XML does not
