@@ -41,7 +41,7 @@ func (c *conn) ApplyBatch(ctx context.Context, cs []adapters.Change) ([]adapters
 		body = api.Create{Range: r}
 	}
 	if err := c.create(ctx, s, body); err != nil {
-		if e, ok := err.(*adapters.Error); ok && e.Class == adapters.NotFound {
+		if adapters.IsNotFound(err) {
 			err = c.createError(ctx, s, "", err) // the group is missing: say so
 		}
 		return nil, nil, err

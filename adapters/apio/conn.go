@@ -2,6 +2,7 @@ package apio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -187,8 +188,8 @@ func (c *conn) create(ctx context.Context, s scope, body api.Create) error {
 // createError words a refused create: a 404 is a missing tenant or group;
 // a 400 for a user that is there (read back) is a Conflict.
 func (c *conn) createError(ctx context.Context, s scope, phone string, err error) error {
-	e, ok := err.(*adapters.Error)
-	if !ok {
+	var e *adapters.Error
+	if !errors.As(err, &e) {
 		return err
 	}
 	switch {
