@@ -39,6 +39,9 @@ type Row struct {
 	// for audits, never settable). They are never applied; the planner
 	// compares them to say what it cannot change.
 	ReadOnly schemas.Record
+	// Source is where a mapped row came from ("site-a.xlsx users!14", the
+	// mapped workbook's #origin column); empty for other input.
+	Source string
 }
 
 // OpAction is what the plan will do with one row.
@@ -81,12 +84,22 @@ type Op struct {
 	Key     string         `json:"key"` // Kind.KeyOf the record
 	Action  OpAction       `json:"action"`
 	Origin  diag.Origin    `json:"origin"`           // the input row
+	Source  string         `json:"source,omitempty"` // the input row's own source, when it was mapped (Row.Source)
 	Record  schemas.Record `json:"record,omitempty"` // desired full state; secrets masked when saved
 	Before  schemas.Record `json:"before,omitempty"` // what the target held at plan time
 	Changes []FieldChange  `json:"changes,omitempty"`
 	Needs   []int          `json:"needs,omitempty"` // ops that must succeed first
 	Locks   []string       `json:"locks,omitempty"` // remote records this op touches (adapters.Locker)
 	Reason  string         `json:"reason,omitempty"`
+}
+
+// Where names an operation's input row for messages: "Users!7", or
+// "extensions!7 from site-a.xlsx users!14" for a mapped row.
+func Where(op *Op) string {
+	if op.Source == "" {
+		return op.Origin.String()
+	}
+	return op.Origin.String() + " from " + op.Source
 }
 
 // Plan is everything apply will do, deterministic for the same input and

@@ -194,7 +194,7 @@ func (p *planner) index(rows []batch.Row) {
 	})
 	dups := map[*entry][]*entry{}
 	for i, e := range p.entries {
-		e.op = &batch.Op{ID: i, Kind: e.kind.Name, Key: e.key, Origin: e.row.Origin}
+		e.op = &batch.Op{ID: i, Kind: e.kind.Name, Key: e.key, Origin: e.row.Origin, Source: e.row.Source}
 		for _, f := range e.kind.Key {
 			if e.row.Set.String(f) == "" {
 				p.block(e, p.cell(e, f), f, CodeNoKey, "key field %s is blank: every row needs its %s", f, strings.Join(e.kind.Key, " and "))

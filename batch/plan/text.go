@@ -135,7 +135,7 @@ func WriteText(w io.Writer, p *batch.Plan, o TextOptions) error {
 		case batch.OpDelete:
 			fmt.Fprintf(&b, "%s %s\n", paint(ansiRed, "-"), name)
 		case batch.OpBlocked:
-			fmt.Fprintf(&b, "%s %s (%s): blocked: %s\n", paint(ansiRed+ansiBold, "!"), name, op.Origin, op.Reason)
+			fmt.Fprintf(&b, "%s %s (%s): blocked: %s\n", paint(ansiRed+ansiBold, "!"), name, batch.Where(op), op.Reason)
 		case batch.OpNoop:
 			if op.Reason != "" {
 				fmt.Fprintf(&b, "= %s: %s\n", name, op.Reason)

@@ -86,7 +86,7 @@ func (g *grouper) add(op *batch.Op, msg string) {
 		}
 		i = len(g.out)
 		g.at[reason] = i
-		g.out = append(g.out, Group{Reason: reason, First: op.Origin.String(), Kind: op.Kind})
+		g.out = append(g.out, Group{Reason: reason, First: batch.Where(op), Kind: op.Kind})
 	}
 	g.out[i].Count++
 }

@@ -272,7 +272,7 @@ func findCycle(p *batch.Plan) []string {
 // describe names an operation the way a user finds it: its row, kind and
 // key ("Users!7 (person jdoe)").
 func describe(op *batch.Op) string {
-	where := op.Origin.String()
+	where := batch.Where(op)
 	if op.Origin == (batch.Op{}).Origin {
 		where = fmt.Sprintf("operation %d", op.ID)
 	}

@@ -43,6 +43,8 @@ target for it into DIR/pbxbatch.yaml, and then runs the real commands:
   7. export    the full inventory                    DIR/export.xlsx
   8. drift     a small change workbook applied, exported again and diffed
                against the first export              DIR/export-after.xlsx
+  9. migrate   the site to an in-process sipXcom simulator, twice (the
+               second run is all no-ops)             DIR/migration/
 
 Every step is the command you would type; the demo prints each one.
 
@@ -147,6 +149,7 @@ targets:
 	d.step("apply --target demo changes.xlsx", exitOK, "", "apply", "--target", "demo", "--yes", changes)
 	d.step("export --target demo -o export-after.xlsx", exitOK, "", "export", "--target", "demo", "-o", d.path("export-after.xlsx"))
 	d.step("diff export.xlsx export-after.xlsx", exitChanges, "", "diff", d.path("export.xlsx"), d.path("export-after.xlsx"))
+	d.migrate(config)
 	if d.err != nil {
 		return d.err
 	}

@@ -52,6 +52,8 @@ EXIT STATUS
 		newTemplateCmd, newValidateCmd, newKindsCmd, newPlanCmd, newApplyCmd, newRunsCmd, newStatusCmd,
 		newResumeCmd, newReportCmd, newExportCmd, newDiffCmd, newSimCmd, newDemoCmd,
 		newVersionCmd, newConfigCmd,
+		newMapCmd,
+		newMigrateCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/batch"
+	"github.com/pbxbatch/pbxbatch/batch/mapping"
 	"github.com/pbxbatch/pbxbatch/batch/plan"
 	"github.com/pbxbatch/pbxbatch/batch/validate"
 	"github.com/pbxbatch/pbxbatch/internal/config"
@@ -114,6 +115,15 @@ func readInput(ctx context.Context, t *target, path string) (*input, error) {
 		return nil, err
 	}
 	in.diags, in.nRows = res.Diags, res.Rows
+	// A mapped workbook names each row's source: plan, results and
+	// failure messages point back at it.
+	sources, err := mapping.Sources(abs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range in.rows {
+		in.rows[i].Source = sources[in.rows[i].Origin]
+	}
 	return in, nil
 }
 

@@ -92,11 +92,11 @@ func New(t adapters.Target) *Client {
 		base = t.WrapTransport(base)
 	}
 	d := newDeadline(timeout)
-	var rt http.RoundTripper = &deadlineTransport{next: base, d: d}
+	var rt http.RoundTripper = &hedgeTransport{next: &deadlineTransport{next: base, d: d}, d: d, p: t.Pacer}
 	if t.Pacer != nil {
 		rt = &pacedTransport{next: rt, p: t.Pacer}
 	}
-	hc.Transport = &hedgeTransport{next: rt, d: d}
+	hc.Transport = rt
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{hc: hc, own: own, deadline: d}
 }

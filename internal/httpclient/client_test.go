@@ -145,3 +145,38 @@ func TestDeadlineFitsObservedLatency(t *testing.T) {
 		t.Fatalf("a patient request was cut at %s", de.Limit)
 	}
 }
+
+func TestLateReadsAreHedgedWritesNever(t *testing.T) {
+	var stalls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // so that the server notices a client that gives up
+		if r.URL.Path == "/stall" && stalls.Add(1) == 1 {
+			<-r.Context().Done() // the first copy never answers
+			return
+		}
+		io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	c := httpclient.New(adapters.Target{Timeout: time.Minute})
+	defer c.Close()
+	for range 20 {
+		if err := get(t, c, srv.URL+"/quick", httpclient.Read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := get(t, c, srv.URL+"/stall", httpclient.Read); err != nil || stalls.Load() != 2 {
+		t.Fatalf("a read whose first copy stalled: %v after %d copies; want the hedge's answer", err, stalls.Load())
+	}
+	stalls.Store(0)
+	for range 20 {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL+"/quick", strings.NewReader("{}"))
+		if _, err := c.Do(req, httpclient.Write, "POST /quick"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL+"/stall", strings.NewReader("{}"))
+	_, err := c.Do(req, httpclient.Write, "POST /stall")
+	if adapters.ClassOf(err) != adapters.Unknown || stalls.Load() != 1 {
+		t.Fatalf("a stalled write: %v after %d copies; want one copy, cut by its deadline, unknown", err, stalls.Load())
+	}
+}

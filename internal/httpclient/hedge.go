@@ -5,17 +5,22 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/pbxbatch/pbxbatch/adapters"
 )
 
 // hedgeTransport hedges reads: a GET (safe by HTTP's definition, and
 // bodiless) whose answer is later than the target usually takes gets a
 // second copy, and the first answer wins. A read that met a stalled
 // connection then costs a few latencies, not a deadline. Writes are never
-// hedged: a second copy of a create is a duplicate. Each copy waits on the
-// pacer (it sits above it), so the rate still bounds what the target sees.
+// hedged: a second copy of a create is a duplicate. It sits below the
+// pacer, so that the wait for the rate never counts as lateness, and the
+// second copy waits on the pacer itself: the rate still bounds what the
+// target sees.
 type hedgeTransport struct {
 	next http.RoundTripper
 	d    *deadline
+	p    adapters.Pacer // nil: unpaced
 }
 
 type answer struct {
@@ -35,7 +40,14 @@ func (t *hedgeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, cancel := context.WithCancel(req.Context())
 		n := len(cancels)
 		cancels = append(cancels, cancel)
+		paced := n > 0 && t.p != nil
 		go func() {
+			if paced {
+				if err := t.p.Wait(ctx); err != nil {
+					answers <- answer{n, nil, err}
+					return
+				}
+			}
 			resp, err := t.next.RoundTrip(req.Clone(ctx))
 			answers <- answer{n, resp, err}
 		}()

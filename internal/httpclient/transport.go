@@ -137,6 +137,7 @@ type deadline struct {
 const (
 	minRead      = time.Second
 	minWrite     = 5 * time.Second
+	hedgeFloor   = 50 * time.Millisecond
 	coldDeadline = 2 * time.Second
 	// warmup: answers of a method seen before its own estimate is trusted.
 	warmup = 16
@@ -174,8 +175,9 @@ func (d *deadline) limit(method string) time.Duration {
 }
 
 // hedgeAfter returns when a request of method is late enough to hedge:
-// past its usual latency plus four deviations and twice its smoothed
-// latency; false until the estimate is trusted.
+// past its usual latency plus four deviations, twice its smoothed latency
+// and hedgeFloor (so that a fast target's jitter does not double its
+// load); false until the estimate is trusted.
 func (d *deadline) hedgeAfter(method string) (time.Duration, bool) {
 	e := d.estimator(method)
 	e.mu.Lock()
@@ -183,7 +185,7 @@ func (d *deadline) hedgeAfter(method string) (time.Duration, bool) {
 	if e.samples < warmup {
 		return 0, false
 	}
-	return max(e.srtt+4*e.rttvar, 2*e.srtt), true
+	return max(e.srtt+4*e.rttvar, 2*e.srtt, hedgeFloor), true
 }
 
 func (d *deadline) observe(method string, rtt time.Duration) {
