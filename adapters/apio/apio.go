@@ -33,8 +33,12 @@ import (
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
-// Kind is the adapter's one kind.
-const Kind = "virtual_user"
+// The adapter's kinds: virtual users, and the groups they live in (a
+// read-only catalogue that references are checked against at plan).
+const (
+	Kind      = "virtual_user"
+	GroupKind = "group"
+)
 
 // Target options.
 const (

@@ -241,3 +241,25 @@ func TestBadOptionsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupsAreACatalogue: groups list and read back; a missing one is
+// NotFound, so that plan blocks the rows naming it.
+func TestGroupsAreACatalogue(t *testing.T) {
+	ts := startSim(t, simkit.Options{Settings: map[string]string{sim.SettingGroups: "footenant/foogroup;acme/hq"}}, nil)
+	c := open(t, ts)
+	var got []string
+	if err := c.List(context.Background(), apio.GroupKind, func(r schemas.Record) error {
+		got = append(got, r.String("tenant")+"/"+r.String("group"))
+		return nil
+	}); err != nil || strings.Join(got, " ") != "acme/hq footenant/foogroup" {
+		t.Errorf("List groups: %v %v", got, err)
+	}
+	if _, err := c.Get(context.Background(), apio.GroupKind, schemas.Record{"tenant": "acme", "group": "hq"}); err != nil {
+		t.Errorf("Get acme/hq: %v", err)
+	}
+	for _, key := range []schemas.Record{{"tenant": "acme", "group": "nope"}, {"tenant": "nope", "group": "hq"}} {
+		if _, err := c.Get(context.Background(), apio.GroupKind, key); !adapters.IsNotFound(err) {
+			t.Errorf("Get %v: %v, want NotFound", key, err)
+		}
+	}
+}

@@ -48,8 +48,8 @@ func user(r schemas.Record) api.User {
 }
 
 func (c *conn) checkKind(kind string) error {
-	if kind != Kind {
-		return adapters.Errorf(adapters.Permanent, "apio has no kind %q (it has %s)", kind, Kind)
+	if kind != Kind && kind != GroupKind {
+		return adapters.Errorf(adapters.Permanent, "apio has no kind %q (it has %s and %s)", kind, Kind, GroupKind)
 	}
 	return nil
 }
@@ -86,6 +86,14 @@ func (c *conn) List(ctx context.Context, kind string, fn func(schemas.Record) er
 	scopes, err := c.scopes(ctx)
 	if err != nil {
 		return err
+	}
+	if kind == GroupKind {
+		for _, s := range scopes {
+			if err := fn(schemas.Record{"tenant": s.tenant, "group": s.group}); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	for _, s := range scopes {
 		var list api.Users
@@ -129,7 +137,17 @@ func (c *conn) Get(ctx context.Context, kind string, key schemas.Record) (schema
 	if err := c.checkKind(kind); err != nil {
 		return nil, err
 	}
-	return c.get(ctx, scopeOf(key), key.String("phoneNumber"))
+	s := scopeOf(key)
+	if kind == GroupKind {
+		// The group's users list answers 404 when the tenant or group does
+		// not exist; one user is enough to know.
+		var list api.Users
+		if err := c.read(ctx, api.UsersPath(s.tenant, s.group), map[string]int{"responseSizeLimit": 1}, &list); err != nil {
+			return nil, err
+		}
+		return schemas.Record{"tenant": s.tenant, "group": s.group}, nil
+	}
+	return c.get(ctx, s, key.String("phoneNumber"))
 }
 
 // get reads a user by the phone number as the platform knows it. The
@@ -147,6 +165,9 @@ func (c *conn) get(ctx context.Context, s scope, phone string) (schemas.Record, 
 func (c *conn) Apply(ctx context.Context, ch adapters.Change) (adapters.Result, error) {
 	if err := c.checkKind(ch.Kind); err != nil {
 		return adapters.Result{}, err
+	}
+	if ch.Kind == GroupKind {
+		return adapters.Result{}, adapters.Errorf(adapters.Permanent, "apio groups are read-only here: create them with APIO's group pages")
 	}
 	s, phone := scopeOf(ch.Record), ch.Record.String("phoneNumber")
 	switch ch.Action {

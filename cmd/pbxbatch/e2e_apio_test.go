@@ -197,70 +197,73 @@ func TestAPIOKillAndResumeEndsInTheSameState(t *testing.T) {
 	assertAPIOHolds(t, s, in)
 }
 
-// A group the target does not have fails exactly its rows, saying which
-// group; every other row is created.
-func TestAPIOBadGroupFailsExactlyItsRows(t *testing.T) {
+// A group the target does not have blocks exactly its rows at plan
+// (virtual users reference their group): apply refuses the plan, and with
+// --allow-blocked creates every other row.
+func TestAPIOBadGroupBlocksExactlyItsRows(t *testing.T) {
 	s, url := startAPIO(t, simkit.Options{})
 	e := newAPIOEnv(t, 2000, "", apioTarget{"lab", s, url})
 	in := filepath.Join(e.dir, "rollout.xlsx")
-	var bad []string
+	bad := map[string]bool{}
 	writeAPIOSample(t, in, 300, func(h []string, rows [][]string) {
 		g, p := slices.Index(h, "group"), slices.Index(h, "phoneNumber")
 		for i, r := range rows {
 			if r[g] == "bargroup" && i%2 == 0 && !strings.Contains(r[p], "..") {
 				r[g] = "nosuchgroup"
-				bad = append(bad, r[p])
+				bad[r[p]] = true
 			}
 		}
 	})
 	if len(bad) == 0 {
 		t.Fatal("no row names the missing group; the test proves nothing")
 	}
-	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", in)
+	out := e.mustCLI(exitError, "apply", "--yes", "--target", "lab", "--progress", "none", in)
+	if !strings.Contains(out, "nosuchgroup") {
+		t.Errorf("the refusal does not name the missing group:\n%s", tail(out))
+	}
+	e.mustCLI(exitPartial, "apply", "--yes", "--target", "lab", "--progress", "none", "--allow-blocked", in)
 	runs, err := rundir.List(e.global[3])
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("want one run, got %d (%v)", len(runs), err)
 	}
-	failed := failedInResults(t, filepath.Join(runs[0].Dir, report.ResultsFile))
-	for _, p := range bad {
-		if msg, ok := failed[p]; !ok || !strings.Contains(msg, "nosuchgroup") {
-			t.Errorf("row %s of the missing group: failed %v with %q, want a failure naming the group", p, ok, msg)
+	blocked := statusInResults(t, filepath.Join(runs[0].Dir, report.ResultsFile), "blocked")
+	for p := range bad {
+		if !blocked[p] {
+			t.Errorf("row %s of the missing group is not blocked", p)
 		}
 	}
-	if len(failed) != len(bad) {
-		t.Errorf("%d rows failed, want the %d rows of the missing group", len(failed), len(bad))
+	for p := range blocked {
+		if !bad[p] {
+			t.Errorf("row %s is blocked but is not in the missing group", p)
+		}
 	}
 	if n, want := len(s.Users()), apio.NewSample(300).Users()-len(bad); n != want {
 		t.Errorf("%d virtual users created, want every other row's %d", n, want)
 	}
 }
 
-// failedInResults reads results.xlsx: phoneNumber cell → detail of every
-// failed row.
-func failedInResults(t *testing.T, path string) map[string]string {
+// statusInResults reads results.xlsx: the phoneNumber cells of the rows
+// with the status.
+func statusInResults(t *testing.T, path, status string) map[string]bool {
 	t.Helper()
 	f, err := excelize.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	out := map[string]string{}
+	out := map[string]bool{}
 	for _, sheet := range f.GetSheetList() {
 		rows, err := f.GetRows(sheet)
 		if err != nil || len(rows) < 2 {
 			continue
 		}
-		status, phone, detail := slices.Index(rows[0], "status"), slices.Index(rows[0], "phoneNumber"), slices.Index(rows[0], "detail")
-		if status < 0 || phone < 0 {
+		st, phone := slices.Index(rows[0], "status"), slices.Index(rows[0], "phoneNumber")
+		if st < 0 || phone < 0 {
 			continue
 		}
 		for _, row := range rows[1:] {
-			if status < len(row) && row[status] == "failed" {
-				msg := ""
-				if detail >= 0 && detail < len(row) {
-					msg = row[detail]
-				}
-				out[row[phone]] = msg
+			if st < len(row) && row[st] == status {
+				out[row[phone]] = true
 			}
 		}
 	}

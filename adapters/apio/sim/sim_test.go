@@ -185,3 +185,17 @@ func TestUpdateDeleteQuirks(t *testing.T) {
 		t.Error("reset did not restore the seed")
 	}
 }
+
+// TestSeedCreatesItsGroups: an export's groups (even empty) and the groups
+// its users name exist after seeding.
+func TestSeedCreatesItsGroups(t *testing.T) {
+	seed := simkit.Seed{
+		{Kind: "group", Origin: "Groups!2", Record: schemas.Record{"tenant": "acme", "group": "empty"}},
+		{Kind: Kind, Origin: "VirtualUsers!2", Record: schemas.Record{"tenant": "acme", "group": "hq",
+			"phoneNumber": "+3210", "extension": "10", "firstName": "A", "lastName": "B", "callType": "default"}},
+	}
+	c := newClient(t, simkit.Options{}, seed)
+	c.want("GET", api.UsersPath("acme", "empty"), "", 200, "")
+	c.want("GET", api.UserPath("acme", "hq", "+3210"), "", 200, "")
+	c.want("GET", users, "", 200, "")
+}

@@ -56,10 +56,13 @@ func (st *state) group(r *http.Request) (*group, error) {
 	return g, nil
 }
 
-// load adds the seed's users through the create rules; the groups they
-// name are created.
+// load adds the seed's groups, and its users through the create rules
+// (the groups they name are created).
 func (st *state) load(seed simkit.Seed) error {
 	for _, r := range seed {
+		if r.Kind == "group" { // an export's catalogue: the group, even empty
+			st.addGroup(r.Record.String("tenant"), r.Record.String("group"))
+		}
 		if r.Kind != Kind {
 			continue
 		}
