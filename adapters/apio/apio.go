@@ -5,7 +5,9 @@
 //
 // Tenant and group are columns of the key (tenant, group, phoneNumber), not
 // target options: a carrier rolls out many groups from one workbook, and
-// one APIO target serves them all. Quirks kept inside:
+// one APIO target serves them all. The groups are a read-only catalogue
+// kind that virtual users reference, so that plan blocks the rows of a
+// group the target lacks. Quirks kept inside:
 //
 //   - Creates are batched (adapters.Batcher): ready creates of one tenant
 //     and group go out as one POST, a virtualOnNetUsersRange when they are
