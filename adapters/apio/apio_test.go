@@ -263,3 +263,29 @@ func TestGroupsAreACatalogue(t *testing.T) {
 		}
 	}
 }
+
+// TestNumbersWithoutPlusReadAsE164: a user another tool created without
+// the "+" lists in E.164 form and is read, updated and deleted by it.
+func TestNumbersWithoutPlusReadAsE164(t *testing.T) {
+	ts := startSim(t, simkit.Options{}, simkit.Seed{{Kind: apio.Kind, Origin: "seed", Record: schemas.Record{
+		"tenant": "footenant", "group": "foogroup", "phoneNumber": "3212345678", "extension": "1", "firstName": "A", "lastName": "B", "callType": "default"}}})
+	c := open(t, ts)
+	var listed []string
+	if err := c.List(context.Background(), apio.Kind, func(r schemas.Record) error {
+		listed = append(listed, r.String("phoneNumber"))
+		return nil
+	}); err != nil || len(listed) != 1 || listed[0] != "+3212345678" {
+		t.Fatalf("listed %v (%v), want +3212345678", listed, err)
+	}
+	key := schemas.Record{"tenant": "footenant", "group": "foogroup", "phoneNumber": "+3212345678"}
+	got, err := c.Get(context.Background(), apio.Kind, key)
+	if err != nil || got.String("extension") != "1" {
+		t.Fatalf("Get by the E.164 name: %v %v", got, err)
+	}
+	if _, err := c.Apply(context.Background(), adapters.Change{Kind: apio.Kind, Action: adapters.Delete, Record: key}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ts.sim.Users()); n != 0 {
+		t.Errorf("%d users after the delete", n)
+	}
+}

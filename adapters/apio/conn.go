@@ -32,7 +32,8 @@ func record(s scope, u api.User) schemas.Record {
 }
 
 // number is a phone number as the platform returned it, in E.164 form when
-// it has one (a number created without its "+" by another tool).
+// it has one: a number created without its "+" (by another tool, or a range
+// as the document writes it) is the same user under its E.164 name.
 func number(s string) string {
 	if n, err := e164.Normalize(s); err == nil {
 		return n

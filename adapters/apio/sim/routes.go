@@ -176,7 +176,7 @@ func (a *server) getUser(r *http.Request, st *state) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	u, ok := g.users[r.PathValue("phone")]
+	u, ok := g.users[digits(r.PathValue("phone"))]
 	if !ok {
 		return 0, nil, errNotFound("user %s not found in group %s", r.PathValue("phone"), g.id)
 	}
@@ -190,7 +190,7 @@ func (a *server) putUser(r *http.Request, st *state) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	u, ok := g.users[r.PathValue("phone")]
+	u, ok := g.users[digits(r.PathValue("phone"))]
 	if !ok {
 		return 0, nil, errBad("user %s not found in the group %s", r.PathValue("phone"), g.id)
 	}

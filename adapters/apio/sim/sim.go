@@ -35,6 +35,9 @@
 //   - callType is checked against CALL_TYPES (default "default;remote");
 //     absent or "", DEFAULT_CALL_TYPE applies, which is unset by default as
 //     APIO ships: then it is 400.
+//   - A phone number is the same with or without its leading "+" (the
+//     document writes both): one user per digits, found by either name,
+//     listed as it was created.
 //   - The single GET answers 200 as the Status Codes section says, or 201
 //     as the example shows with GET_USER_STATUS=201. It has no phoneNumber
 //     (the path names it). A missing user is 404.
@@ -215,8 +218,8 @@ func (s *Sim) Users() map[string]api.User {
 	out := map[string]api.User{}
 	for tid, t := range s.api.st.tenants {
 		for gid, g := range t {
-			for p, u := range g.users {
-				out[tid+"/"+gid+"/"+p] = *u
+			for _, u := range g.users {
+				out[tid+"/"+gid+"/"+u.PhoneNumber] = *u
 			}
 		}
 	}

@@ -199,3 +199,16 @@ func TestSeedCreatesItsGroups(t *testing.T) {
 	c.want("GET", api.UserPath("acme", "hq", "+3210"), "", 200, "")
 	c.want("GET", users, "", 200, "")
 }
+
+// TestPhoneWithOrWithoutPlusIsOneUser: a range created without "+" (as the
+// document's example) is found by the E.164 name, and taken for it.
+func TestPhoneWithOrWithoutPlusIsOneUser(t *testing.T) {
+	c := newClient(t, simkit.Options{}, nil)
+	c.want("POST", users, `{"virtualOnNetUsers":[{"phoneNumber":"3212345678","extension":"1","firstName":"A","lastName":"B","callType":"default"}]}`, 201, "")
+	c.want("GET", api.UserPath("footenant", "foogroup", "+3212345678"), "", 200, "")
+	c.want("POST", users, `{"virtualOnNetUsers":[{"phoneNumber":"+3212345678","extension":"2","firstName":"A","lastName":"B","callType":"default"}]}`, 400, "already exists")
+	c.want("DELETE", api.UserPath("footenant", "foogroup", "+3212345678"), "", 200, "")
+	if n := len(c.s.Users()); n != 0 {
+		t.Errorf("%d users after deleting by the E.164 name", n)
+	}
+}

@@ -20,9 +20,14 @@ type state struct {
 
 type group struct {
 	tenant, id string
-	users      map[string]*api.User // by phone number
+	users      map[string]*api.User // by digits (see digits)
 	byExt      map[string]string    // extension → phone number
 }
+
+// digits is a phone number without its leading "+": BroadWorks knows one
+// number per digits, so +3212345678 and 3212345678 (the document writes
+// both) are the same user, found by either name.
+func digits(phone string) string { return strings.TrimPrefix(phone, "+") }
 
 func newState() *state {
 	return &state{tenants: map[string]map[string]*group{}, phones: map[string]*group{}}
@@ -82,19 +87,19 @@ func (st *state) load(seed simkit.Seed) error {
 }
 
 func (st *state) add(g *group, u api.User) {
-	g.users[u.PhoneNumber] = &u
+	g.users[digits(u.PhoneNumber)] = &u
 	g.byExt[u.Extension] = u.PhoneNumber
-	st.phones[u.PhoneNumber] = g
+	st.phones[digits(u.PhoneNumber)] = g
 }
 
 func (st *state) remove(g *group, phone string) {
-	u, ok := g.users[phone]
+	u, ok := g.users[digits(phone)]
 	if !ok {
 		return
 	}
-	delete(g.users, phone)
+	delete(g.users, digits(phone))
 	delete(g.byExt, u.Extension)
-	delete(st.phones, phone)
+	delete(st.phones, digits(phone))
 }
 
 // checkNew refuses the whole request when one user cannot be created:
@@ -106,7 +111,7 @@ func (st *state) checkNew(g *group, users []api.User, stats *simkit.Stats) error
 		if u.PhoneNumber == "" || u.Extension == "" || u.FirstName == "" || u.LastName == "" {
 			return errBad("phoneNumber, extension, firstName and lastName are required (user %q); nothing was created", u.PhoneNumber)
 		}
-		if other := st.phones[u.PhoneNumber]; other != nil {
+		if other := st.phones[digits(u.PhoneNumber)]; other != nil {
 			if stats != nil {
 				stats.DuplicateCreate(Kind)
 			}
@@ -115,10 +120,10 @@ func (st *state) checkNew(g *group, users []api.User, stats *simkit.Stats) error
 		if p, ok := g.byExt[u.Extension]; ok {
 			return errBad("extension %s %s in group %s (user %s); nothing was created", u.Extension, api.ErrAlreadyExists, g.id, p)
 		}
-		if phones[u.PhoneNumber] || exts[u.Extension] {
+		if phones[digits(u.PhoneNumber)] || exts[u.Extension] {
 			return errBad("phone number %s or extension %s is twice in the request; nothing was created", u.PhoneNumber, u.Extension)
 		}
-		phones[u.PhoneNumber], exts[u.Extension] = true, true
+		phones[digits(u.PhoneNumber)], exts[u.Extension] = true, true
 	}
 	return nil
 }
