@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/pbxbatch/pbxbatch/internal/diag"
 )
 
 // newXLSX builds a workbook in a temp dir; build fills it (the default
