@@ -379,7 +379,7 @@ func TestLines(t *testing.T) {
 // lines (the reasons of a 50-number range row) is written, its row as tall
 // as Excel allows.
 func TestXLSXVeryLongTextFitsExcelsTallestRow(t *testing.T) {
-	x, err := NewXLSX(XLSXOptions{})
+	x, err := NewXLSXWriter(XLSXOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
