@@ -19,6 +19,9 @@
 //     workbook by batch/seed for every platform alike); load them into the
 //     state directly (adapters/mxone/sim) or send them through the adapter
 //     with SeedThrough (adapters/sipx), so that /_sim/reset restores them.
+//     Switches only this platform has (APIO's DEFAULT_CALL_TYPE) come in
+//     simkit.Options.Settings (`pbxbatch sim verba --set KEY=VALUE`);
+//     refuse keys the simulator does not know.
 //  3. Implement Adapter and Conn in adapters/verba. Keep every quirk inside:
 //     ids ↔ names, creates that return no id, links made from the other side.
 //     Classify every failure with an *Error (Retryable, Throttled, NotFound,
@@ -30,7 +33,8 @@
 //     its classification; a target that is not HTTP wraps its Conn in
 //     paced.Operations instead. A platform that
 //     writes several records in one request, needs a step at the end of a
-//     run, or is not an HTTP API implements Batcher, Finisher or Transport
+//     run, or is not an HTTP API implements Batcher (with BatchGrouper when
+//     one request holds records of one scope only), Finisher or Transport
 //     (features.go); range rows (x-expand) and references to compound keys
 //     (x-refs "with") are declared in the schemas. The engine needs nothing
 //     else.
@@ -54,8 +58,9 @@
 //  8. Add its row to the platform table in README.md.
 //
 // Optional capabilities are small interfaces (features.go: Locker,
-// Capabilities, Batcher, Finisher, Transport) that the engine finds once
-// with FeaturesOf; assert them at compile time in the adapter package.
+// Capabilities, Batcher, BatchGrouper, Finisher, Transport) that the engine
+// finds once with FeaturesOf; assert them at compile time in the adapter
+// package.
 package adapters
 
 import (

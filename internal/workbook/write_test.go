@@ -374,3 +374,24 @@ func TestLines(t *testing.T) {
 		}
 	}
 }
+
+// TestXLSXVeryLongTextFitsExcelsTallestRow: a wrapped cell of hundreds of
+// lines (the reasons of a 50-number range row) is written, its row as tall
+// as Excel allows.
+func TestXLSXVeryLongTextFitsExcelsTallestRow(t *testing.T) {
+	x, err := NewXLSXWriter(XLSXOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	tb, err := x.NewTable("t", []string{"reason"}, TableOptions{Wrap: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.WriteRow([]string{strings.Repeat("a reason that goes on; ", 400)}); err != nil {
+		t.Fatalf("a long wrapped cell: %v", err)
+	}
+	if err := x.Save(filepath.Join(t.TempDir(), "t.xlsx")); err != nil {
+		t.Fatal(err)
+	}
+}

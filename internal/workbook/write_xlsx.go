@@ -421,8 +421,13 @@ func (t *TableWriter) height(cells []Cell, values []string) float64 {
 			lines = max(lines, Lines(v, t.widths[i]))
 		}
 	}
-	return LineHeight * float64(lines)
+	// Excel refuses a row taller than MaxRowHeight (and excelize with it);
+	// past it the cell scrolls.
+	return min(LineHeight*float64(lines), MaxRowHeight)
 }
+
+// MaxRowHeight is the tallest row Excel allows, in points.
+const MaxRowHeight = 409
 
 // LineHeight is the height in points of one line of text in the default
 // 11-point font, with its spacing.
