@@ -5,7 +5,8 @@
 //
 // To add a platform (here Verba, registered as "verba"), touch only its
 // folders (adapters/verba/, schemas/verba/, testdata/verba/), one line in
-// adapters/platforms/platforms.go and one row in README.md:
+// adapters/platforms/platforms.go, one row in README.md, its generated
+// template and its CLI tests:
 //
 //  1. Write the kinds' JSON Schemas in schemas/verba/ (see package schemas:
 //     x-key, x-refs, x-secret). References are by natural key, never by id.
@@ -56,6 +57,19 @@
 //  7. Run make templates: it writes templates/verba-rollout-template.xlsx
 //     (generated from the schemas; commit it), which the tests keep current.
 //  8. Add its row to the platform table in README.md.
+//  9. Write its end-to-end must-holds through the CLI in
+//     cmd/pbxbatch/e2e_verba_test.go (the CLI's tests live with the CLI;
+//     cmd/pbxbatch/e2e_apio_test.go is the model): exact state after a
+//     rollout, re-apply all no-ops, faults with 0 duplicates, kill -9 and
+//     resume, a failed parent blocking exactly its dependents, export →
+//     import → export identical.
+//
+// So a platform touches, outside its three folders, exactly:
+// adapters/platforms/platforms.go (one line), README.md (one row),
+// templates/verba-rollout-template.xlsx (generated) and
+// cmd/pbxbatch/e2e_verba_test.go (its CLI tests). A platform that needs more
+// (a rule, a capability) has found a gap in the seams: close it generically,
+// in its own commit.
 //
 // Optional capabilities are small interfaces (features.go: Locker,
 // Capabilities, Batcher, BatchGrouper, Finisher, Transport) that the engine
