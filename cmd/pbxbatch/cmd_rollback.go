@@ -89,10 +89,12 @@ func runRollback(ctx context.Context, g *globalOptions, f rollbackFlags, id stri
 	if err := checkSameTarget(info.Meta, t); err != nil {
 		return err
 	}
-	for _, k := range f.kinds {
-		if t.adapter.Kinds().Kind(k) == nil {
-			return fmt.Errorf("--force %s: %s has no such kind (pbxbatch kinds %s lists them)", k, t.Adapter, t.Adapter)
+	for i, name := range f.kinds {
+		k := t.adapter.Kinds().Kind(name)
+		if k == nil {
+			return fmt.Errorf("--force %s: %s has no such kind (pbxbatch kinds %s lists them)", name, t.Adapter, t.Adapter)
 		}
+		f.kinds[i] = k.Name // "users" and "Users" name it too
 	}
 	f.override(t)
 	f.target = t.Name

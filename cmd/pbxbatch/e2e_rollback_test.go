@@ -255,7 +255,7 @@ func TestMXONERollbackRefusesARecordEditedSinceTheRun(t *testing.T) {
 		t.Errorf("the other updated users were not rolled back: %+v", u)
 	}
 
-	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", "--force", "user", run.ID)
+	e.mustCLI(exitOK, "rollback", "--yes", "--progress", "none", "--force", "Users", run.ID) // a kind by its sheet name too
 	if u, _ := e.sim.Snapshot().User(edited); u.LastName == "EditedByHand" || strings.HasPrefix(u.FirstName, "Renamed") {
 		t.Errorf("--force user did not restore the edited user: %+v", u)
 	}
