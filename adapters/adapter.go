@@ -5,7 +5,8 @@
 //
 // To add a platform (here Verba, registered as "verba"), touch only its
 // folders (adapters/verba/, schemas/verba/, testdata/verba/), one line in
-// adapters/platforms/platforms.go and one row in README.md:
+// adapters/platforms/platforms.go, one row in README.md, its generated
+// template and its CLI tests:
 //
 //  1. Write the kinds' JSON Schemas in schemas/verba/ (see package schemas:
 //     x-key, x-refs, x-secret). References are by natural key, never by id.
@@ -19,6 +20,9 @@
 //     workbook by batch/seed for every platform alike); load them into the
 //     state directly (adapters/mxone/sim) or send them through the adapter
 //     with SeedThrough (adapters/sipx), so that /_sim/reset restores them.
+//     Switches only this platform has (APIO's DEFAULT_CALL_TYPE) come in
+//     simkit.Options.Settings (`pbxbatch sim verba --set KEY=VALUE`);
+//     refuse keys the simulator does not know.
 //  3. Implement Adapter and Conn in adapters/verba. Keep every quirk inside:
 //     ids ↔ names, creates that return no id, links made from the other side.
 //     Classify every failure with an *Error (Retryable, Throttled, NotFound,
@@ -30,7 +34,8 @@
 //     its classification; a target that is not HTTP wraps its Conn in
 //     paced.Operations instead. A platform that
 //     writes several records in one request, needs a step at the end of a
-//     run, or is not an HTTP API implements Batcher, Finisher or Transport
+//     run, or is not an HTTP API implements Batcher (with BatchGrouper when
+//     one request holds records of one scope only), Finisher or Transport
 //     (features.go); range rows (x-expand) and references to compound keys
 //     (x-refs "with") are declared in the schemas. The engine needs nothing
 //     else.
@@ -52,10 +57,24 @@
 //  7. Run make templates: it writes templates/verba-rollout-template.xlsx
 //     (generated from the schemas; commit it), which the tests keep current.
 //  8. Add its row to the platform table in README.md.
+//  9. Write its end-to-end must-holds through the CLI in
+//     cmd/pbxbatch/e2e_verba_test.go (the CLI's tests live with the CLI;
+//     cmd/pbxbatch/e2e_apio_test.go is the model): exact state after a
+//     rollout, re-apply all no-ops, faults with 0 duplicates, kill -9 and
+//     resume, a failed parent blocking exactly its dependents, export →
+//     import → export identical.
+//
+// So a platform touches, outside its three folders, exactly:
+// adapters/platforms/platforms.go (one line), README.md (one row),
+// templates/verba-rollout-template.xlsx (generated) and
+// cmd/pbxbatch/e2e_verba_test.go (its CLI tests). A platform that needs more
+// (a rule, a capability) has found a gap in the seams: close it generically,
+// in its own commit.
 //
 // Optional capabilities are small interfaces (features.go: Locker,
-// Capabilities, Batcher, Finisher, Transport) that the engine finds once
-// with FeaturesOf; assert them at compile time in the adapter package.
+// Capabilities, Batcher, BatchGrouper, Finisher, Transport) that the engine
+// finds once with FeaturesOf; assert them at compile time in the adapter
+// package.
 package adapters
 
 import (

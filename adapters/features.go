@@ -43,6 +43,14 @@ type Batcher interface {
 	ApplyBatch(ctx context.Context, cs []Change) ([]Result, []error, error)
 }
 
+// BatchGrouper is implemented by Batchers whose one request holds changes of
+// one scope only (APIO posts the virtual users of one tenant and group to
+// that group's path): the runner batches together only changes of the
+// same BatchGroup.
+type BatchGrouper interface {
+	BatchGroup(c Change) string
+}
+
 // Finisher is implemented by connections that need one step at the end of a
 // run that changed something (sipXconfig generates phone profiles, Verba
 // pushes extension configuration to its recorders, Acrobits publishes the
@@ -99,6 +107,7 @@ type Features struct {
 	Locker       Locker
 	Capabilities Capabilities
 	Batcher      Batcher
+	BatchGrouper BatchGrouper
 	Finisher     Finisher
 	// HTTP is false for a target that is not an HTTP API (see Transport).
 	HTTP bool
@@ -132,6 +141,9 @@ func FeaturesOf(a Adapter, c Conn) Features {
 		}
 		if v, ok := l.(Batcher); ok && f.Batcher == nil {
 			f.Batcher = v
+		}
+		if v, ok := l.(BatchGrouper); ok && f.BatchGrouper == nil {
+			f.BatchGrouper = v
 		}
 		if v, ok := l.(Finisher); ok && f.Finisher == nil {
 			f.Finisher = v

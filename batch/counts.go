@@ -1,9 +1,9 @@
 package batch
 
-// Counts are the per-status totals of a run, as summary.json, `pbxbatch
+// RunCounts are the per-status totals of a run, as summary.json, `pbxbatch
 // runs` and the runner's outcome report them. Succeeded operations count
 // under their action (Created, Updated, Deleted); Unchanged counts no-ops.
-type Counts struct {
+type RunCounts struct {
 	Planned   int `json:"planned"`
 	Created   int `json:"created"`
 	Updated   int `json:"updated"`
@@ -17,7 +17,7 @@ type Counts struct {
 }
 
 // Add counts one operation of the given planned action that ended in st.
-func (c *Counts) Add(action OpAction, st Status) {
+func (c *RunCounts) Add(action OpAction, st Status) {
 	c.Planned++
 	switch st {
 	case StatusSucceeded:
@@ -47,6 +47,6 @@ func (c *Counts) Add(action OpAction, st Status) {
 }
 
 // Complete reports whether every operation succeeded or had nothing to do.
-func (c Counts) Complete() bool {
+func (c RunCounts) Complete() bool {
 	return c.Created+c.Updated+c.Deleted+c.Unchanged == c.Planned
 }

@@ -31,7 +31,7 @@
 //	                                         zeros (extension numbers, PINs, keys, IPEIs,
 //	                                         MACs), "phone" its + (E.164 numbers); a
 //	                                         cell stored as a number there is reported
-//	"x-rule":     "mac" | "mac-lower" |      (on a property) a domain rule the validator
+//	"x-rule":     "mac" | "mac-lower" | "e164" |      (on a property) a domain rule the validator
 //	              "email" | "digits"         applies and words for people (see
 //	                                         batch/validate); "digits" takes its lengths
 //	                                         from minLength/maxLength

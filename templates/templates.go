@@ -23,15 +23,15 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/pbxbatch/pbxbatch/batch"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 // Sheets of a template that hold no records; a validator skips them
-// (internal/sheet.IsNotData).
+// (internal/workbook.IsNotData).
 const (
-	ReadmeSheet = sheet.ReadmeSheet
-	ListsSheet  = sheet.ListsSheet // allowed values of drop-downs too long to inline
+	ReadmeSheet = workbook.ReadmeSheet
+	ListsSheet  = workbook.ListsSheet // allowed values of drop-downs too long to inline
 	// ActionColumn is the first column of every kind sheet.
 	ActionColumn = "action"
 )
@@ -255,12 +255,12 @@ func (b *builder) readme(kinds []*schemas.Kind) error {
 		// A wrapped line needs its row as tall as its text, or it runs
 		// into the next one: spreadsheets do not size rows on opening.
 		if l.style == b.wrap {
-			if err := b.f.SetRowHeight(name, i+1, sheet.LineHeight*float64(sheet.Lines(l.text, width))); err != nil {
+			if err := b.f.SetRowHeight(name, i+1, workbook.LineHeight*float64(workbook.Lines(l.text, width))); err != nil {
 				return err
 			}
 		}
 	}
-	return sheet.PrintSetup(b.f, name, nil)
+	return workbook.PrintSetup(b.f, name, nil)
 }
 
 func (b *builder) kindSheet(k *schemas.Kind, ex schemas.Record) error {
@@ -301,7 +301,7 @@ func (b *builder) kindSheet(k *schemas.Kind, ex schemas.Record) error {
 			}
 		}
 	}
-	if err := sheet.PrintSetup(b.f, name, nil); err != nil {
+	if err := workbook.PrintSetup(b.f, name, nil); err != nil {
 		return err
 	}
 	return b.f.SetPanes(name, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/xuri/excelize/v2"
+
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
-	"github.com/xuri/excelize/v2"
 )
 
 func demoSet(t testing.TB) *schemas.Set {
@@ -107,7 +107,7 @@ func TestTemplateReadsBackCleanAndExamplesValidate(t *testing.T) {
 				t.Errorf("%s row %d: %v", tb.Name, r.Num, r.Diags)
 			}
 		}
-		if sheet.IsNotData(tb.Name) {
+		if workbook.IsNotData(tb.Name) {
 			continue
 		}
 		k := set.Kind(tb.Name)
@@ -354,7 +354,7 @@ func TestMXONETemplate(t *testing.T) {
 	}
 	checked := 0
 	for _, tb := range book.Tables {
-		if sheet.IsNotData(tb.Name) {
+		if workbook.IsNotData(tb.Name) {
 			continue
 		}
 		k := set.Kind(tb.Name)

@@ -5,6 +5,7 @@ package platforms
 
 import (
 	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/adapters/apio"
 	"github.com/pbxbatch/pbxbatch/adapters/mxone"
 	"github.com/pbxbatch/pbxbatch/adapters/sipx"
 )
@@ -14,5 +15,6 @@ func Registry() *adapters.Registry {
 	return adapters.NewRegistry(
 		mxone.Platform(),
 		sipx.Platform(),
+		apio.Platform(),
 	)
 }

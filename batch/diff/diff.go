@@ -14,8 +14,7 @@ import (
 	"strings"
 
 	"github.com/pbxbatch/pbxbatch/batch/export"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
-	"github.com/pbxbatch/pbxbatch/internal/sheet/rowsort"
+	"github.com/pbxbatch/pbxbatch/internal/extsort"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
@@ -187,7 +186,7 @@ func tablesByKind(b *workbook.Book, set *schemas.Set) (map[*schemas.Kind][]*work
 	out := map[*schemas.Kind][]*workbook.Table{}
 	var ignored []string
 	for _, t := range b.Tables {
-		base, _ := sheet.SplitName(t.Name)
+		base, _ := workbook.SplitName(t.Name)
 		if strings.HasPrefix(base, "_") {
 			continue
 		}
@@ -204,13 +203,13 @@ func tablesByKind(b *workbook.Book, set *schemas.Set) (map[*schemas.Kind][]*work
 // side is one input's rows of one kind, sorted by key. Each row is the
 // kind's columns followed by the row's origin ("people!7").
 type side struct {
-	rows    *rowsort.Sorter
+	rows    *extsort.Sorter
 	present []bool // per kind column: some table has it
 }
 
 func readSide(ctx context.Context, k *schemas.Kind, tables []*workbook.Table, cols []string, keyCols []int, o Options) (*side, error) {
 	s := &side{
-		rows:    rowsort.New(export.CompareKeys(keyCols), rowsort.Options{MaxBytes: o.SortMemBytes, TmpDir: o.TmpDir}),
+		rows:    extsort.New(export.CompareKeys(keyCols), extsort.Options{MaxBytes: o.SortMemBytes, TmpDir: o.TmpDir}),
 		present: make([]bool, len(cols)),
 	}
 	secret := make([]bool, len(cols))
@@ -236,7 +235,7 @@ func readSide(ctx context.Context, k *schemas.Kind, tables []*workbook.Table, co
 			row := make([]string, len(cols)+1)
 			for i, j := range idx {
 				if j >= 0 {
-					row[i] = r.Cells[j] // CSV cells come unescaped (sheet.UnescapeCSV)
+					row[i] = r.Cells[j] // CSV cells come unescaped (workbook.UnescapeCSV)
 				}
 				if secret[i] && row[i] != "" {
 					// Masked as soon as read: a rollout workbook holds
@@ -307,7 +306,7 @@ func compareKind(ctx context.Context, k *schemas.Kind, oldT, newT []*workbook.Ta
 		return strings.Join(parts, " / ")
 	}
 	origin := func(row []string) string { return row[len(cols)] }
-	next := func(it *rowsort.Iter, prev *[]string) []string {
+	next := func(it *extsort.Iter, prev *[]string) []string {
 		if !it.Next() {
 			return nil
 		}

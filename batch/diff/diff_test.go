@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/stub"
 	"github.com/pbxbatch/pbxbatch/batch/export"
 	"github.com/pbxbatch/pbxbatch/schemas"
-	"github.com/xuri/excelize/v2"
 )
 
 func seed() *stub.Adapter {

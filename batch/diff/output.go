@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/pbxbatch/pbxbatch/batch/export"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -161,13 +161,13 @@ func (j *JSON) Finish(s *Summary) error {
 // An added or removed record lists each of its filled fields. Secret
 // columns are masked when read, so no value of theirs appears.
 type XLSX struct {
-	x    *sheet.XLSX
-	t    *sheet.Table // nil until the kind's first change
+	x    *workbook.XLSXWriter
+	t    *workbook.TableWriter // nil until the kind's first change
 	k    *schemas.Kind
 	cols []string
 	keys []int // indexes of the key columns in cols
 	path string
-	row  []sheet.Cell
+	row  []workbook.Cell
 }
 
 // summarySheet is the diff workbook's first sheet; its "_" makes import and
@@ -177,7 +177,7 @@ const summarySheet = "_summary"
 // NewXLSX returns a sink that saves to path when finished. Close it in any
 // case.
 func NewXLSX(path, tmpDir string) (*XLSX, error) {
-	x, err := sheet.NewXLSX(sheet.XLSXOptions{TmpDir: tmpDir})
+	x, err := workbook.NewXLSXWriter(workbook.XLSXOptions{TmpDir: tmpDir})
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (x *XLSX) Change(c *Change) error {
 			header = append(header, x.cols[i])
 		}
 		header = append(header, "field", "old", "new", "old at", "new at")
-		t, err := x.x.NewTable(x.k.Plural, header, sheet.TableOptions{FreezeColumns: 1 + len(x.keys)})
+		t, err := x.x.NewTable(x.k.Plural, header, workbook.TableOptions{FreezeColumns: 1 + len(x.keys)})
 		if err != nil {
 			return err
 		}
@@ -209,20 +209,20 @@ func (x *XLSX) Change(c *Change) error {
 	switch c.Type {
 	case Changed:
 		for _, f := range c.Fields {
-			if err := x.write(c, c.New, f.Field, sheet.Cell{Value: f.Before}, sheet.Cell{Value: f.After, Style: sheet.Changed}, sheet.Plain); err != nil {
+			if err := x.write(c, c.New, f.Field, workbook.Cell{Value: f.Before}, workbook.Cell{Value: f.After, Style: workbook.Changed}, workbook.Plain); err != nil {
 				return err
 			}
 		}
 		return nil
 	case Added:
-		return x.record(c, c.New, sheet.Added, func(v string) (sheet.Cell, sheet.Cell) { return sheet.Cell{}, sheet.Cell{Value: v} })
+		return x.record(c, c.New, workbook.Added, func(v string) (workbook.Cell, workbook.Cell) { return workbook.Cell{}, workbook.Cell{Value: v} })
 	}
-	return x.record(c, c.Old, sheet.Removed, func(v string) (sheet.Cell, sheet.Cell) { return sheet.Cell{Value: v}, sheet.Cell{} })
+	return x.record(c, c.Old, workbook.Removed, func(v string) (workbook.Cell, workbook.Cell) { return workbook.Cell{Value: v}, workbook.Cell{} })
 }
 
 // record writes an added or removed record: a row per filled field that is
 // neither key nor secret, or one row when there is none.
-func (x *XLSX) record(c *Change, vals []string, style sheet.Style, cells func(string) (old, new sheet.Cell)) error {
+func (x *XLSX) record(c *Change, vals []string, style workbook.Style, cells func(string) (old, new workbook.Cell)) error {
 	wrote := false
 	for i, v := range vals {
 		if v == "" || slices.Contains(x.keys, i) || x.k.Field(x.cols[i]).Secret {
@@ -237,46 +237,46 @@ func (x *XLSX) record(c *Change, vals []string, style sheet.Style, cells func(st
 	if wrote {
 		return nil
 	}
-	return x.write(c, vals, "", sheet.Cell{}, sheet.Cell{}, style)
+	return x.write(c, vals, "", workbook.Cell{}, workbook.Cell{}, style)
 }
 
-func (x *XLSX) write(c *Change, vals []string, field string, old, new sheet.Cell, style sheet.Style) error {
-	x.row = append(x.row[:0], sheet.Cell{Value: string(c.Type)})
+func (x *XLSX) write(c *Change, vals []string, field string, old, new workbook.Cell, style workbook.Style) error {
+	x.row = append(x.row[:0], workbook.Cell{Value: string(c.Type)})
 	for _, i := range x.keys {
 		v := ""
 		if i >= 0 {
 			v = vals[i]
 		}
-		x.row = append(x.row, sheet.Cell{Value: v})
+		x.row = append(x.row, workbook.Cell{Value: v})
 	}
-	x.row = append(x.row, sheet.Cell{Value: field}, old, new, sheet.Cell{Value: c.OldAt}, sheet.Cell{Value: c.NewAt})
+	x.row = append(x.row, workbook.Cell{Value: field}, old, new, workbook.Cell{Value: c.OldAt}, workbook.Cell{Value: c.NewAt})
 	return x.t.Write(x.row, style)
 }
 
 func (x *XLSX) EndKind(*KindSummary) error { return nil }
 
 func (x *XLSX) Finish(s *Summary) error {
-	t, err := x.x.NewTable(summarySheet, []string{"kind", "added", "removed", "changed", "unchanged", "not compared"}, sheet.TableOptions{})
+	t, err := x.x.NewTable(summarySheet, []string{"kind", "added", "removed", "changed", "unchanged", "not compared"}, workbook.TableOptions{})
 	if err != nil {
 		return err
 	}
-	num := func(n int) sheet.Cell { return sheet.Cell{Value: strconv.Itoa(n), Number: true} }
+	num := func(n int) workbook.Cell { return workbook.Cell{Value: strconv.Itoa(n), Number: true} }
 	var same []string
 	for _, k := range s.Kinds {
 		if !k.Differs() {
 			same = append(same, k.Kind)
 			continue
 		}
-		row := []sheet.Cell{{Value: k.Kind}, num(k.Added), num(k.Removed), num(k.Changed), num(k.Unchanged), {Value: strings.Join(k.NotCompared, ", ")}}
-		if err := t.Write(row, sheet.Plain); err != nil {
+		row := []workbook.Cell{{Value: k.Kind}, num(k.Added), num(k.Removed), num(k.Changed), num(k.Unchanged), {Value: strings.Join(k.NotCompared, ", ")}}
+		if err := t.Write(row, workbook.Plain); err != nil {
 			return err
 		}
 	}
 	tot := s.Total()
-	if err := t.Write([]sheet.Cell{{Value: "total"}, num(tot.Added), num(tot.Removed), num(tot.Changed), num(tot.Unchanged)}, sheet.Heading); err != nil {
+	if err := t.Write([]workbook.Cell{{Value: "total"}, num(tot.Added), num(tot.Removed), num(tot.Changed), num(tot.Unchanged)}, workbook.Heading); err != nil {
 		return err
 	}
-	if err := t.Write(nil, sheet.Plain); err != nil {
+	if err := t.Write(nil, workbook.Plain); err != nil {
 		return err
 	}
 	facts := [][2]string{{"old", sideName(s.Old)}, {"new", sideName(s.New)}, {"adapter", s.Adapter}}
@@ -287,7 +287,7 @@ func (x *XLSX) Finish(s *Summary) error {
 		facts = append(facts, [2]string{"result", "No differences."})
 	}
 	for _, kv := range facts {
-		if err := t.Write([]sheet.Cell{{Value: kv[0], Style: sheet.Heading}, {Value: kv[1], Span: true}}, sheet.Plain); err != nil {
+		if err := t.Write([]workbook.Cell{{Value: kv[0], Style: workbook.Heading}, {Value: kv[1], Span: true}}, workbook.Plain); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/pbxbatch/pbxbatch/internal/sheet/rowsort"
+	"github.com/pbxbatch/pbxbatch/internal/extsort"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -60,7 +60,7 @@ func cell(row []string, i int) string {
 
 // rowOrder is the total order of an export: natural key, then the whole
 // row, so that even duplicate keys come out the same every time.
-func rowOrder(keyCols []int) rowsort.Compare {
+func rowOrder(keyCols []int) extsort.Compare {
 	byKey := CompareKeys(keyCols)
 	return func(a, b []string) int {
 		if c := byKey(a, b); c != 0 {

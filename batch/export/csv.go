@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/pbxbatch/pbxbatch/internal/atomicfile"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -20,7 +20,7 @@ type csvOutput struct {
 	o       Options
 	f       *os.File
 	bw      *bufio.Writer
-	c       *sheet.CSV
+	c       *workbook.CSVWriter
 	renames [][2]string // temporary name → final name, renamed by finish
 }
 
@@ -43,7 +43,7 @@ func (c *csvOutput) begin(k *schemas.Kind, info *KindInfo) (rowWriter, error) {
 	}
 	c.renames = append(c.renames, [2]string{f.Name(), final})
 	c.f, c.bw = f, bufio.NewWriterSize(f, 256<<10)
-	if c.c, err = sheet.NewCSV(c.bw, c.o.BOM); err != nil {
+	if c.c, err = workbook.NewCSVWriter(c.bw, c.o.BOM); err != nil {
 		return nil, err
 	}
 	return c.c, c.c.WriteRow(Header(k))

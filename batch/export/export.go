@@ -4,7 +4,7 @@
 // secrets withheld. Output is deterministic (rows sorted by natural key,
 // whatever order the platform lists them in) and streaming: listing the
 // next kind overlaps writing the previous one, and rows are sorted with
-// bounded memory (internal/sheet/rowsort).
+// bounded memory (internal/extsort).
 //
 // Every export carries its metadata (a _metadata sheet, or manifest.json):
 // adapter, target, time, tool and schema versions, and per kind the row

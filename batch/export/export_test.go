@@ -13,11 +13,12 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"github.com/pbxbatch/pbxbatch/adapters"
 	"github.com/pbxbatch/pbxbatch/adapters/stub"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
-	"github.com/xuri/excelize/v2"
 )
 
 // seedStub fills a stub with an inventory that has every awkward value an
@@ -185,7 +186,7 @@ func TestCSVExportEscapesAndWithholdsSecrets(t *testing.T) {
 	if k := m.Kind("person"); k == nil || strings.Join(k.Withheld, ",") != "pin" || k.Rows != 3 {
 		t.Errorf("person metadata %+v", k)
 	}
-	if bytes.HasPrefix(people, []byte(sheet.BOM)) {
+	if bytes.HasPrefix(people, []byte(workbook.BOM)) {
 		t.Error("BOM written without --bom")
 	}
 }
@@ -196,10 +197,10 @@ func TestCSVManifestHashesVerify(t *testing.T) {
 	m := run(t, open(t, a), a.Kinds(), Options{Format: CSV, Out: dir, BOM: true})
 	for _, k := range m.Kinds {
 		b, _ := os.ReadFile(filepath.Join(dir, k.File))
-		if !bytes.HasPrefix(b, []byte(sheet.BOM)) {
+		if !bytes.HasPrefix(b, []byte(workbook.BOM)) {
 			t.Errorf("%s: no BOM with --bom", k.File)
 		}
-		sum := sha256.Sum256(bytes.TrimPrefix(b, []byte(sheet.BOM)))
+		sum := sha256.Sum256(bytes.TrimPrefix(b, []byte(workbook.BOM)))
 		if hex.EncodeToString(sum[:]) != k.SHA256 {
 			t.Errorf("%s: manifest hash is not the hash of the file", k.File)
 		}
@@ -342,7 +343,7 @@ func TestReadOnlyKindsOnTheirOwnSheets(t *testing.T) {
 	if props.TabColorRGB == nil {
 		t.Error("read-only sheet not marked")
 	}
-	meta, _ := f.GetRows(sheet.MetadataSheet)
+	meta, _ := f.GetRows(workbook.MetadataSheet)
 	var found bool
 	for _, r := range meta {
 		if len(r) > 4 && r[0] == "privilege" && strings.Contains(r[4], "read-only") {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -88,7 +88,7 @@ var kindColumns = []string{"kind", "sheets", "rows", "sha256", "read_only", "wit
 
 // writeMetadata writes the manifest as field/value rows, then a table of
 // kinds under its own heading row.
-func writeMetadata(t *sheet.Table, m *Manifest) error {
+func writeMetadata(t *workbook.TableWriter, m *Manifest) error {
 	for _, kv := range [][2]string{
 		{fieldFormat, string(m.Format)},
 		{fieldAdapter, m.Adapter},
@@ -106,11 +106,11 @@ func writeMetadata(t *sheet.Table, m *Manifest) error {
 	if err := t.WriteRow(nil); err != nil {
 		return err
 	}
-	heading := make([]sheet.Cell, len(kindColumns))
+	heading := make([]workbook.Cell, len(kindColumns))
 	for i, c := range kindColumns {
-		heading[i] = sheet.Cell{Value: c, Style: sheet.Heading}
+		heading[i] = workbook.Cell{Value: c, Style: workbook.Heading}
 	}
-	if err := t.Write(heading, sheet.Plain); err != nil {
+	if err := t.Write(heading, workbook.Plain); err != nil {
 		return err
 	}
 	for _, k := range m.Kinds {

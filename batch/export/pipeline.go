@@ -10,11 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pbxbatch/pbxbatch/adapters"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
-	"github.com/pbxbatch/pbxbatch/internal/sheet/rowsort"
-	"github.com/pbxbatch/pbxbatch/schemas"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/pbxbatch/pbxbatch/adapters"
+	"github.com/pbxbatch/pbxbatch/internal/extsort"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
+	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 // Options say what to export and where.
@@ -91,7 +92,7 @@ func cmpBool(a, b bool) int {
 // listed is one kind, fully listed and ready to write in order.
 type listed struct {
 	kind *schemas.Kind
-	rows *rowsort.Sorter
+	rows *extsort.Sorter
 }
 
 // Run exports the kinds of set from conn. On error nothing is left at
@@ -169,8 +170,8 @@ func Run(ctx context.Context, conn adapters.Conn, set *schemas.Set, o Options) (
 }
 
 // list reads every record of a kind into a sorter.
-func list(ctx context.Context, conn adapters.Conn, k *schemas.Kind, o Options) (*rowsort.Sorter, error) {
-	s := rowsort.New(rowOrder(KeyColumns(k, Header(k))), rowsort.Options{MaxBytes: o.SortMemBytes, TmpDir: o.TmpDir})
+func list(ctx context.Context, conn adapters.Conn, k *schemas.Kind, o Options) (*extsort.Sorter, error) {
+	s := extsort.New(rowOrder(KeyColumns(k, Header(k))), extsort.Options{MaxBytes: o.SortMemBytes, TmpDir: o.TmpDir})
 	n := 0
 	err := conn.List(ctx, k.Name, func(r schemas.Record) error {
 		n++
@@ -211,7 +212,7 @@ func writeKind(out output, l listed) (KindInfo, error) {
 		return info, err
 	}
 	h := sha256.New()
-	canon, _ := sheet.NewCSV(h, false)
+	canon, _ := workbook.NewCSVWriter(h, false)
 	header := Header(k)
 	if err := canon.WriteRow(header); err != nil {
 		return info, err

@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 )
 
 // ReadManifest reads the metadata of an export: manifest.json in a CSV
@@ -50,9 +51,9 @@ func ReadManifest(path string) (*Manifest, error) {
 }
 
 func readMetadataSheet(f *excelize.File, path string) (*Manifest, error) {
-	rows, err := f.GetRows(sheet.MetadataSheet)
+	rows, err := f.GetRows(workbook.MetadataSheet)
 	if err != nil {
-		return nil, fmt.Errorf("%s has no %s sheet: it is not a pbxbatch export", path, sheet.MetadataSheet)
+		return nil, fmt.Errorf("%s has no %s sheet: it is not a pbxbatch export", path, workbook.MetadataSheet)
 	}
 	m := &Manifest{}
 	inKinds := false
@@ -73,7 +74,7 @@ func readMetadataSheet(f *excelize.File, path string) (*Manifest, error) {
 		if inKinds {
 			n, err := strconv.Atoi(get(2))
 			if err != nil {
-				return nil, fmt.Errorf("%s!C%d: row count %q is not a number", sheet.MetadataSheet, i+1, get(2))
+				return nil, fmt.Errorf("%s!C%d: row count %q is not a number", workbook.MetadataSheet, i+1, get(2))
 			}
 			dup, _ := strconv.Atoi(get(6))
 			k := KindInfo{Kind: get(0), Rows: n, SHA256: get(3), ReadOnly: get(4) != "", DuplicateKeys: dup}
@@ -102,7 +103,7 @@ func readMetadataSheet(f *excelize.File, path string) (*Manifest, error) {
 		}
 	}
 	if m.Adapter == "" {
-		return nil, fmt.Errorf("%s!%s names no adapter: it is not a pbxbatch export", path, sheet.MetadataSheet)
+		return nil, fmt.Errorf("%s!%s names no adapter: it is not a pbxbatch export", path, workbook.MetadataSheet)
 	}
 	return m, nil
 }
@@ -165,8 +166,8 @@ func fileSum(path string) (string, error) {
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
-	if head, _ := br.Peek(len(sheet.BOM)); bytes.Equal(head, []byte(sheet.BOM)) {
-		br.Discard(len(sheet.BOM))
+	if head, _ := br.Peek(len(workbook.BOM)); bytes.Equal(head, []byte(workbook.BOM)) {
+		br.Discard(len(workbook.BOM))
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, br); err != nil {
@@ -179,7 +180,7 @@ func fileSum(path string) (string, error) {
 // first sheet, then the data rows of every sheet.
 func sheetSum(f *excelize.File, sheets []string) (string, int, error) {
 	h := sha256.New()
-	c, _ := sheet.NewCSV(h, false)
+	c, _ := workbook.NewCSVWriter(h, false)
 	n, width := 0, 0
 	for si, name := range sheets {
 		rows, err := f.Rows(name)

@@ -7,22 +7,22 @@ import (
 	"strings"
 
 	"github.com/pbxbatch/pbxbatch/internal/atomicfile"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 // xlsxOutput writes one workbook.
 type xlsxOutput struct {
 	o   Options
-	x   *sheet.XLSX
-	cur *sheet.Table
+	x   *workbook.XLSXWriter
+	cur *workbook.TableWriter
 }
 
 func newXLSXOutput(o Options) (*xlsxOutput, error) {
 	if ext := strings.ToLower(filepath.Ext(o.Out)); ext != ".xlsx" {
 		return nil, fmt.Errorf("export to %q: an xlsx export is written to a .xlsx file (use --format csv for a directory)", o.Out)
 	}
-	x, err := sheet.NewXLSX(sheet.XLSXOptions{TmpDir: o.TmpDir})
+	x, err := workbook.NewXLSXWriter(workbook.XLSXOptions{TmpDir: o.TmpDir})
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func newXLSXOutput(o Options) (*xlsxOutput, error) {
 }
 
 func (x *xlsxOutput) begin(k *schemas.Kind, _ *KindInfo) (rowWriter, error) {
-	t, err := x.x.NewTable(k.Plural, Header(k), sheet.TableOptions{ReadOnly: k.ReadOnly})
+	t, err := x.x.NewTable(k.Plural, Header(k), workbook.TableOptions{ReadOnly: k.ReadOnly})
 	x.cur = t
 	return t, err
 }
@@ -41,7 +41,7 @@ func (x *xlsxOutput) end(info *KindInfo) error {
 }
 
 func (x *xlsxOutput) finish(m *Manifest) error {
-	t, err := x.x.NewTable(sheet.MetadataSheet, []string{"field", "value"}, sheet.TableOptions{NoFreeze: true})
+	t, err := x.x.NewTable(workbook.MetadataSheet, []string{"field", "value"}, workbook.TableOptions{NoFreeze: true})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,6 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch/validate"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
-	sheetname "github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
@@ -179,13 +178,13 @@ func (m *mapper) read(path string) error {
 	defer book.Close()
 	set := m.p.Source
 	for _, t := range book.Tables {
-		base, _ := sheetname.SplitName(t.Name)
-		if base == sheetname.MetadataSheet {
+		base, _ := workbook.SplitName(t.Name)
+		if base == workbook.MetadataSheet {
 			if err := m.checkExport(t); err != nil {
 				return err
 			}
 		}
-		if sheetname.IsNotData(base) {
+		if workbook.IsNotData(base) {
 			continue
 		}
 		k := set.Kind(base)

@@ -15,7 +15,6 @@ import (
 	"github.com/pbxbatch/pbxbatch/batch/validate"
 	"github.com/pbxbatch/pbxbatch/internal/atomicfile"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 )
 
@@ -142,14 +141,14 @@ func (res *Result) writeChecked(ctx context.Context, out string) error {
 }
 
 func (res *Result) writeWorkbook(path string) error {
-	x, err := sheet.NewXLSX(sheet.XLSXOptions{})
+	x, err := workbook.NewXLSXWriter(workbook.XLSXOptions{})
 	if err != nil {
 		return err
 	}
 	defer x.Close()
 	for _, t := range res.Tables {
 		header := t.header()
-		st, err := x.NewTable(t.Kind.Plural, append(slices.Clone(header), OriginColumn), sheet.TableOptions{})
+		st, err := x.NewTable(t.Kind.Plural, append(slices.Clone(header), OriginColumn), workbook.TableOptions{})
 		if err != nil {
 			return err
 		}
@@ -164,7 +163,7 @@ func (res *Result) writeWorkbook(path string) error {
 		}
 	}
 	h, rows := res.Report.Rows()
-	rt, err := x.NewTable(ReportSheet, h, sheet.TableOptions{ReadOnly: true})
+	rt, err := x.NewTable(ReportSheet, h, workbook.TableOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -241,7 +240,7 @@ func (res *Result) writeSecrets(path string) error {
 	if len(gen) == 0 {
 		return nil
 	}
-	x, err := sheet.NewXLSX(sheet.XLSXOptions{})
+	x, err := workbook.NewXLSXWriter(workbook.XLSXOptions{})
 	if err != nil {
 		return err
 	}
@@ -271,7 +270,7 @@ func (res *Result) writeSecrets(path string) error {
 			continue
 		}
 		header := append(append([]string{"action"}, k.Key...), fields...)
-		st, err := x.NewTable(k.Plural, header, sheet.TableOptions{})
+		st, err := x.NewTable(k.Plural, header, workbook.TableOptions{})
 		if err != nil {
 			return err
 		}

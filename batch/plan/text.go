@@ -21,15 +21,15 @@ type TextOptions struct {
 	Fields bool
 }
 
-// Counts are the operations of a plan by action.
-type Counts struct {
+// ActionCounts are the operations of a plan by action.
+type ActionCounts struct {
 	Create, Update, Delete, Noop, Blocked int
 }
 
 // Changes is the number of writes.
-func (c Counts) Changes() int { return c.Create + c.Update + c.Delete }
+func (c ActionCounts) Changes() int { return c.Create + c.Update + c.Delete }
 
-func (c *Counts) add(a batch.OpAction) {
+func (c *ActionCounts) add(a batch.OpAction) {
 	switch a {
 	case batch.OpCreate:
 		c.Create++
@@ -46,12 +46,12 @@ func (c *Counts) add(a batch.OpAction) {
 
 // Count returns the plan's totals and the counts per kind, kinds in plan
 // order.
-func Count(p *batch.Plan) (total Counts, kinds []string, byKind map[string]*Counts) {
-	byKind = map[string]*Counts{}
+func Count(p *batch.Plan) (total ActionCounts, kinds []string, byKind map[string]*ActionCounts) {
+	byKind = map[string]*ActionCounts{}
 	for _, op := range p.Ops {
 		c := byKind[op.Kind]
 		if c == nil {
-			c = &Counts{}
+			c = &ActionCounts{}
 			byKind[op.Kind] = c
 			kinds = append(kinds, op.Kind)
 		}
@@ -94,7 +94,7 @@ func WriteText(w io.Writer, p *batch.Plan, o TextOptions) error {
 		return err
 	}
 	names := slices.Clone(kinds)
-	counts := make([]Counts, 0, len(kinds)+1)
+	counts := make([]ActionCounts, 0, len(kinds)+1)
 	for _, k := range kinds {
 		counts = append(counts, *byKind[k])
 	}

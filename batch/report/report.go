@@ -31,7 +31,6 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/internal/redact"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
@@ -183,7 +182,7 @@ type rowOutcome struct {
 	targetID string
 	finished time.Time // when the target last answered for the row; zero if never asked
 	failed   bool      // failed or blocked: goes to failed.xlsx
-	style    sheet.Style
+	style    workbook.Style
 }
 
 // unsettled is the set of records (kind and key) whose op failed or was
@@ -232,9 +231,9 @@ func outcomes(res []opResult) map[rowKey]*rowOutcome {
 	for _, ro := range m {
 		switch ro.status {
 		case string(batch.StatusFailed):
-			ro.failed, ro.style = true, sheet.Failed
+			ro.failed, ro.style = true, workbook.Failed
 		case string(batch.StatusBlocked):
-			ro.failed, ro.style = true, sheet.Blocked
+			ro.failed, ro.style = true, workbook.Blocked
 		}
 	}
 	return m
@@ -250,18 +249,18 @@ func writeWorkbooks(dir string, in Input, res []opResult, s *Summary) (int, erro
 		return 0, fmt.Errorf("results.xlsx and failed.xlsx not written: the input %s cannot be read again (%w); summary.json is written", path, err)
 	}
 	defer book.Close()
-	results, err := sheet.NewXLSX(sheet.XLSXOptions{TmpDir: in.TmpDir})
+	results, err := workbook.NewXLSXWriter(workbook.XLSXOptions{TmpDir: in.TmpDir})
 	if err != nil {
 		return 0, err
 	}
 	defer results.Close()
-	failed, err := sheet.NewXLSX(sheet.XLSXOptions{TmpDir: in.TmpDir})
+	failed, err := workbook.NewXLSXWriter(workbook.XLSXOptions{TmpDir: in.TmpDir})
 	if err != nil {
 		return 0, err
 	}
 	defer failed.Close()
 	// The summaries come first but are known only at the end.
-	for _, x := range []*sheet.XLSX{results, failed} {
+	for _, x := range []*workbook.XLSXWriter{results, failed} {
 		if err := x.Reserve(SummarySheet); err != nil {
 			return 0, err
 		}
@@ -275,7 +274,7 @@ func writeWorkbooks(dir string, in Input, res []opResult, s *Summary) (int, erro
 		why    grouper // from the scrubbed messages
 	)
 	for _, t := range book.Tables {
-		if base, _ := sheet.SplitName(t.Name); sheet.IsNotData(base) {
+		if base, _ := workbook.SplitName(t.Name); workbook.IsNotData(base) {
 			continue // not data (a template's README, an export's _metadata): nothing to report
 		}
 		m, err := writeTable(t, in, rows, bad, seen, results, failed, &why)
@@ -316,7 +315,7 @@ func unseen(rows map[rowKey]*rowOutcome, seen map[rowKey]bool) []string {
 // tableKind returns the kind a table holds and, when it is not imported,
 // why (shown on its rows).
 func tableKind(t *workbook.Table, set *schemas.Set) (*schemas.Kind, string) {
-	base, _ := sheet.SplitName(t.Name)
+	base, _ := workbook.SplitName(t.Name)
 	var k *schemas.Kind
 	if set != nil {
 		k = set.Kind(base)
@@ -404,16 +403,16 @@ type maskedCells struct {
 }
 
 // writeTable copies one input table into both workbooks.
-func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, bad unsettled, seen map[rowKey]bool, results, failed *sheet.XLSX, why *grouper) (maskedCells, error) {
+func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, bad unsettled, seen map[rowKey]bool, results, failed *workbook.XLSXWriter, why *grouper) (maskedCells, error) {
 	k, ignored := tableKind(t, in.Kinds)
 	l := layoutOf(t.Header, k)
 	m := maskedCells{sheet: t.Name}
 	rt, err := results.NewTable(t.Name, arrange(l, t.Header, []string{"status", "reason"}, []string{"detail", "target_id", "finished_at"}),
-		sheet.TableOptions{ReadOnly: ignored != "", FreezeColumns: l.keys + 2})
+		workbook.TableOptions{ReadOnly: ignored != "", FreezeColumns: l.keys + 2})
 	if err != nil {
 		return m, err
 	}
-	var ft *sheet.Table // created on the first failed row
+	var ft *workbook.TableWriter // created on the first failed row
 	it, err := t.Rows()
 	if err != nil {
 		return m, err
@@ -425,16 +424,16 @@ func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, bad un
 		key := keyOf(t.File, t.Sheet, r.Num)
 		ro := rows[key]
 		seen[key] = ro != nil
-		input := make([]sheet.Cell, width)
+		input := make([]workbook.Cell, width)
 		masked := make([]bool, width)
 		for i := range width {
 			v := r.Cells[i]
 			if l.secret[i] && v != "" {
 				v, masked[i] = schemas.Mask, true
 			}
-			input[i] = sheet.Cell{Value: v}
+			input[i] = workbook.Cell{Value: v}
 		}
-		msg, status, style := "", "", sheet.Plain
+		msg, status, style := "", "", workbook.Plain
 		var finished, targetID string
 		switch {
 		case ro != nil:
@@ -444,9 +443,9 @@ func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, bad un
 				finished = ro.finished.UTC().Format(time.RFC3339)
 			}
 		case ignored != "":
-			status, msg, style = "ignored", ignored, sheet.Muted
+			status, msg, style = "ignored", ignored, workbook.Muted
 		default:
-			status, msg, style = "not_planned", "this row is not in the plan", sheet.Muted
+			status, msg, style = "not_planned", "this row is not in the plan", workbook.Muted
 		}
 		reason, detail := msg, ""
 		if ro != nil && ro.op != nil {
@@ -459,8 +458,8 @@ func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, bad un
 			mark(input, t, r.Num, l, k, reason, bad)
 		}
 		cells := arrange(l, input,
-			[]sheet.Cell{{Value: status}, {Value: reason, Wrap: true}},
-			[]sheet.Cell{{Value: detail}, {Value: targetID}, {Value: finished}})
+			[]workbook.Cell{{Value: status}, {Value: reason, Wrap: true}},
+			[]workbook.Cell{{Value: detail}, {Value: targetID}, {Value: finished}})
 		if err := rt.Write(cells, style); err != nil {
 			return m, err
 		}
@@ -468,21 +467,21 @@ func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, bad un
 			continue
 		}
 		if ft == nil {
-			if ft, err = failed.NewTable(t.Name, arrange(l, t.Header, []string{ReasonColumn}, nil), sheet.TableOptions{FreezeColumns: l.keys + 1}); err != nil {
+			if ft, err = failed.NewTable(t.Name, arrange(l, t.Header, []string{ReasonColumn}, nil), workbook.TableOptions{FreezeColumns: l.keys + 1}); err != nil {
 				return m, err
 			}
 		}
 		m.failed++
-		fc := make([]sheet.Cell, width)
+		fc := make([]workbook.Cell, width)
 		rowMasked := false
 		for i, c := range input {
-			fc[i] = sheet.Cell{Value: c.Value}
-			if c.Style == sheet.Culprit { // the cell to fix
+			fc[i] = workbook.Cell{Value: c.Value}
+			if c.Style == workbook.Culprit { // the cell to fix
 				fc[i] = c
 			}
 			if masked[i] {
 				fc[i].Comment = "masked: type the value from your own input file again before applying"
-				fc[i].Style = sheet.Culprit
+				fc[i].Style = workbook.Culprit
 				rowMasked = true
 				if !slices.Contains(m.column, t.Header[i]) {
 					m.column = append(m.column, t.Header[i])
@@ -493,7 +492,7 @@ func writeTable(t *workbook.Table, in Input, rows map[rowKey]*rowOutcome, bad un
 			m.rows = append(m.rows, m.failed+1)
 		}
 		why := fmt.Sprintf("%s (was %s): %s", status, t.Origin(r.Num, -1), reason)
-		if err := ft.Write(arrange(l, fc, []sheet.Cell{{Value: why, Wrap: true}}, nil), ro.style); err != nil {
+		if err := ft.Write(arrange(l, fc, []workbook.Cell{{Value: why, Wrap: true}}, nil), ro.style); err != nil {
 			return m, err
 		}
 	}
@@ -510,10 +509,10 @@ const ReasonColumn = "#reason"
 // ("Departments!C22"), or the references to records that failed or were
 // blocked themselves (why a row is blocked). When none is found, the note
 // goes on the first cell (the key).
-func mark(cells []sheet.Cell, t *workbook.Table, row int, l layout, k *schemas.Kind, reason string, bad unsettled) {
+func mark(cells []workbook.Cell, t *workbook.Table, row int, l layout, k *schemas.Kind, reason string, bad unsettled) {
 	found := false
 	hit := func(i int) {
-		cells[i].Style, cells[i].Comment = sheet.Culprit, reason
+		cells[i].Style, cells[i].Comment = workbook.Culprit, reason
 		found = true
 	}
 	for i, h := range t.Header {

@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/batch/validate"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/pbxbatch/pbxbatch/schemas"
-	"github.com/xuri/excelize/v2"
 )
 
 const pin = "98765432" // long enough not to turn up in a temp path by chance
@@ -380,7 +381,7 @@ func TestSummary(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	want := batch.Counts{Planned: 6, Created: 2, Unchanged: 1, Failed: 1, Blocked: 2}
+	want := batch.RunCounts{Planned: 6, Created: 2, Unchanged: 1, Failed: 1, Blocked: 2}
 	if got.Counts != want {
 		t.Errorf("counts %+v, want %+v", got.Counts, want)
 	}

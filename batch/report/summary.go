@@ -24,10 +24,10 @@ type Summary struct {
 	DurationSeconds float64   `json:"duration_seconds"`
 	// OpsPerSecond counts the operations sent to the target (succeeded or
 	// failed; not no-ops, blocked or skipped ones) per second of the run.
-	OpsPerSecond float64      `json:"ops_per_second"`
-	Counts       batch.Counts `json:"counts"`
-	Kinds        []KindCounts `json:"kinds"`
-	Latency      []Latency    `json:"latency"`
+	OpsPerSecond float64         `json:"ops_per_second"`
+	Counts       batch.RunCounts `json:"counts"`
+	Kinds        []KindCounts    `json:"kinds"`
+	Latency      []Latency       `json:"latency"`
 	// EndOfRun is the end-of-run step's outcome (profiles generated,
 	// configuration pushed, documents published), per server.
 	EndOfRun *batch.Step `json:"end_of_run,omitempty"`
@@ -40,7 +40,7 @@ type Summary struct {
 // KindCounts are the counts of one kind.
 type KindCounts struct {
 	Kind string `json:"kind"`
-	batch.Counts
+	batch.RunCounts
 }
 
 // Latency are the percentiles of one kind and action, in milliseconds.
@@ -61,7 +61,7 @@ func summarize(in Input, res []opResult) *Summary {
 		TargetURL: cmp.Or(in.TargetURL, p.TargetURL), Input: cmp.Or(in.InputPath, p.Input), InputSHA256: p.InputSHA256,
 		Started: in.Started, Finished: in.Finished, EndOfRun: in.Step,
 	}
-	byKind := map[string]*batch.Counts{}
+	byKind := map[string]*batch.RunCounts{}
 	var kinds []string
 	sent := 0
 	samples := in.Samples
@@ -78,7 +78,7 @@ func summarize(in Input, res []opResult) *Summary {
 		s.Counts.Add(o.op.Action, st)
 		c := byKind[o.op.Kind]
 		if c == nil {
-			c = &batch.Counts{}
+			c = &batch.RunCounts{}
 			byKind[o.op.Kind] = c
 			kinds = append(kinds, o.op.Kind)
 		}
@@ -91,7 +91,7 @@ func summarize(in Input, res []opResult) *Summary {
 		}
 	}
 	for _, k := range kinds {
-		s.Kinds = append(s.Kinds, KindCounts{Kind: k, Counts: *byKind[k]})
+		s.Kinds = append(s.Kinds, KindCounts{Kind: k, RunCounts: *byKind[k]})
 	}
 	if !s.Started.IsZero() && s.Finished.After(s.Started) {
 		d := s.Finished.Sub(s.Started)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/batch"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 )
 
 // SummarySheet is the first sheet of results.xlsx and failed.xlsx: what
@@ -16,26 +16,26 @@ const SummarySheet = "_summary"
 
 var countColumns = []string{"kind", "planned", "created", "updated", "deleted", "unchanged", "failed", "blocked", "skipped"}
 
-func countCells(name string, c batch.Counts, style sheet.Style) []sheet.Cell {
-	cells := []sheet.Cell{{Value: name, Style: style}}
+func countCells(name string, c batch.RunCounts, style workbook.Style) []workbook.Cell {
+	cells := []workbook.Cell{{Value: name, Style: style}}
 	for _, n := range []int{c.Planned, c.Created, c.Updated, c.Deleted, c.Unchanged, c.Failed, c.Blocked, c.Skipped} {
-		cells = append(cells, sheet.Cell{Value: strconv.Itoa(n), Number: true, Style: style})
+		cells = append(cells, workbook.Cell{Value: strconv.Itoa(n), Number: true, Style: style})
 	}
 	return cells
 }
 
 // writeSummarySheet writes results.xlsx's summary: counts per kind and in
 // all, the run, the reasons rows failed for, and the next steps.
-func writeSummarySheet(x *sheet.XLSX, s *Summary, in Input, groups []Group) error {
-	t, err := x.NewTable(SummarySheet, countColumns, sheet.TableOptions{})
+func writeSummarySheet(x *workbook.XLSXWriter, s *Summary, in Input, groups []Group) error {
+	t, err := x.NewTable(SummarySheet, countColumns, workbook.TableOptions{})
 	if err != nil {
 		return err
 	}
 	w := rowWriter{t: t, span: true}
 	for _, k := range s.Kinds {
-		w.cells(countCells(k.Kind, k.Counts, sheet.Plain))
+		w.cells(countCells(k.Kind, k.RunCounts, workbook.Plain))
 	}
-	w.cells(countCells("total", s.Counts, sheet.Heading))
+	w.cells(countCells("total", s.Counts, workbook.Heading))
 	w.blank()
 	w.pairs(runFacts(s)...)
 	if st := s.EndOfRun; st != nil {
@@ -44,9 +44,9 @@ func writeSummarySheet(x *sheet.XLSX, s *Summary, in Input, groups []Group) erro
 	}
 	if len(groups) > 0 {
 		w.blank()
-		w.cells([]sheet.Cell{{Value: "failed rows", Style: sheet.Heading}, {Value: "first at", Style: sheet.Heading}, {Value: "why", Style: sheet.Heading}})
+		w.cells([]workbook.Cell{{Value: "failed rows", Style: workbook.Heading}, {Value: "first at", Style: workbook.Heading}, {Value: "why", Style: workbook.Heading}})
 		for _, g := range groups {
-			w.cells([]sheet.Cell{{Value: strconv.Itoa(g.Count), Number: true}, {Value: g.First}, {Value: g.Reason, Span: true}})
+			w.cells([]workbook.Cell{{Value: strconv.Itoa(g.Count), Number: true}, {Value: g.First}, {Value: g.Reason, Span: true}})
 		}
 	}
 	if len(in.Next) > 0 {
@@ -104,8 +104,8 @@ func StepFacts(st *batch.Step) [][2]string {
 
 // writeFailedSummary writes failed.xlsx's first sheet: what the file is,
 // how to apply it again, and which masked cells must be typed again.
-func writeFailedSummary(x *sheet.XLSX, s *Summary, in Input, masked []maskedCells) error {
-	t, err := x.NewTable(SummarySheet, []string{"failed.xlsx", ""}, sheet.TableOptions{Wrap: true})
+func writeFailedSummary(x *workbook.XLSXWriter, s *Summary, in Input, masked []maskedCells) error {
+	t, err := x.NewTable(SummarySheet, []string{"failed.xlsx", ""}, workbook.TableOptions{Wrap: true})
 	if err != nil {
 		return err
 	}
@@ -160,14 +160,14 @@ func rowList(rows []int, max int) string {
 
 // rowWriter writes rows to a table and keeps the first error.
 type rowWriter struct {
-	t    *sheet.Table
+	t    *workbook.TableWriter
 	span bool // a pair's value runs on to the right rather than widen its column
 	err  error
 }
 
-func (w *rowWriter) cells(c []sheet.Cell) {
+func (w *rowWriter) cells(c []workbook.Cell) {
 	if w.err == nil {
-		w.err = w.t.Write(c, sheet.Plain)
+		w.err = w.t.Write(c, workbook.Plain)
 	}
 }
 
@@ -175,6 +175,6 @@ func (w *rowWriter) blank() { w.cells(nil) }
 
 func (w *rowWriter) pairs(kv ...[2]string) {
 	for _, p := range kv {
-		w.cells([]sheet.Cell{{Value: p[0], Style: sheet.Heading}, {Value: p[1], Span: w.span}})
+		w.cells([]workbook.Cell{{Value: p[0], Style: workbook.Heading}, {Value: p[1], Span: w.span}})
 	}
 }

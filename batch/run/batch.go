@@ -51,12 +51,13 @@ func (r *runner) dispatchBatch(ctx, callCtx context.Context, i, limit int) {
 	members := []int{i}
 	r.started[i] = true
 	op := r.plan.Ops[i]
+	group := r.batchGroup(i)
 	take := func(queue []int) []int {
 		kept := queue[:0]
 		for _, j := range queue {
 			o := r.plan.Ops[j]
 			if len(members) < limit && !r.final[j] && !r.started[j] && o.Kind == op.Kind && o.Action == op.Action &&
-				r.batchLimit(j) > 1 && r.busyLock(j) == "" {
+				r.batchLimit(j) > 1 && r.busyLock(j) == "" && r.batchGroup(j) == group {
 				for _, l := range r.locks[j] {
 					r.lockHeld[l] = true
 				}
@@ -72,6 +73,18 @@ func (r *runner) dispatchBatch(ctx, callCtx context.Context, i, limit int) {
 	r.ready = take(r.ready)
 	r.inflight += len(members)
 	go r.executeBatch(ctx, callCtx, members)
+}
+
+// batchGroup is the scope op i's request is limited to (see
+// adapters.BatchGrouper); "" for a Batcher without scopes.
+func (r *runner) batchGroup(i int) string {
+	g := r.feat.BatchGrouper
+	if g == nil {
+		return ""
+	}
+	op := r.plan.Ops[i]
+	a, _ := op.Action.Write()
+	return g.BatchGroup(adapters.Change{Kind: op.Kind, Action: a, Record: op.Record, Before: op.Before})
 }
 
 // executeBatch runs a batch to the end of its request, then hands every

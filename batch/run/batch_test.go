@@ -230,3 +230,41 @@ func TestBatchCountsAsOneRequestForPacing(t *testing.T) {
 		t.Fatalf("calls %v, %d waits, %d observations; want 3 batches, each paced once", a.Stats().Calls, p.waits.Load(), p.observed.Load())
 	}
 }
+
+// grouped scopes the stub's batches by the parity of the number, as APIO
+// scopes them by tenant and group.
+type grouped struct{ adapters.Conn }
+
+func (g grouped) Unwrap() adapters.Conn { return g.Conn }
+func (g grouped) BatchGroup(c adapters.Change) string {
+	n := c.Record.String("number")
+	return fmt.Sprint((n[len(n)-1] - '0') % 2)
+}
+
+func TestBatchesHoldOneBatchGroup(t *testing.T) {
+	b := vusers(20)
+	a := stub.New()
+	var mixed []string
+	a.SetLatencyFunc(func(c stub.Call) time.Duration {
+		if c.Op == "batch" {
+			keys := strings.Split(c.Key, ",")
+			for _, k := range keys {
+				if (k[len(k)-1]-'0')%2 != (keys[0][len(keys[0])-1]-'0')%2 {
+					mixed = append(mixed, c.Key)
+					break
+				}
+			}
+		}
+		return 0
+	})
+	out, err := run.Run(context.Background(), grouped{open(t, a)}, b.p, b.kinds, run.Options{Concurrency: 1, BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mixed) > 0 || out.Counts.Created != 20 {
+		t.Errorf("batches mixing groups %v; counts %+v", mixed, out.Counts)
+	}
+	if st := a.Stats(); st.Calls["vuser/batch"] != 2 {
+		t.Errorf("target saw %v; want 2 batches (the even and the odd numbers)", st.Calls)
+	}
+}

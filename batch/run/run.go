@@ -86,13 +86,13 @@ type Options struct {
 
 // Outcome is everything a run did, for reports and summary.json.
 type Outcome struct {
-	Results   []batch.Result `json:"results"` // indexed by Op.ID
-	Counts    batch.Counts   `json:"counts"`
-	Started   time.Time      `json:"started"`
-	Finished  time.Time      `json:"finished"`
-	Duration  time.Duration  `json:"duration_ns"`
-	OpsPerSec float64        `json:"ops_per_second"` // operations sent in this run ÷ Duration
-	Latency   []Latency      `json:"latency"`        // per kind and action, of this run's calls
+	Results   []batch.Result  `json:"results"` // indexed by Op.ID
+	Counts    batch.RunCounts `json:"counts"`
+	Started   time.Time       `json:"started"`
+	Finished  time.Time       `json:"finished"`
+	Duration  time.Duration   `json:"duration_ns"`
+	OpsPerSec float64         `json:"ops_per_second"` // operations sent in this run ÷ Duration
+	Latency   []Latency       `json:"latency"`        // per kind and action, of this run's calls
 	// Stopped says why scheduling stopped early: "" (it did not),
 	// "max-failures", "cancelled", "auth" or "journal".
 	Stopped   string  `json:"stopped,omitempty"`

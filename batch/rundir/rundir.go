@@ -59,15 +59,15 @@ type Meta struct {
 	InputSHA256 string `json:"input_sha256,omitempty"`
 	// PlanSHA256 is plan.json's as the run saved it: resume and report
 	// refuse a plan changed since.
-	PlanSHA256 string       `json:"plan_sha256,omitempty"`
-	Ops        int          `json:"ops"` // operations in the plan
-	Started    time.Time    `json:"started"`
-	Finished   time.Time    `json:"finished,omitzero"`
-	State      State        `json:"state"`
-	Counts     batch.Counts `json:"counts"`
-	Error      string       `json:"error,omitempty"` // why a failed run stopped; never a secret
-	PID        int          `json:"pid,omitempty"`   // of the process running it last
-	Resumes    int          `json:"resumes,omitempty"`
+	PlanSHA256 string          `json:"plan_sha256,omitempty"`
+	Ops        int             `json:"ops"` // operations in the plan
+	Started    time.Time       `json:"started"`
+	Finished   time.Time       `json:"finished,omitzero"`
+	State      State           `json:"state"`
+	Counts     batch.RunCounts `json:"counts"`
+	Error      string          `json:"error,omitempty"` // why a failed run stopped; never a secret
+	PID        int             `json:"pid,omitempty"`   // of the process running it last
+	Resumes    int             `json:"resumes,omitempty"`
 }
 
 // Dir is an open, locked run directory.
@@ -217,7 +217,7 @@ func (d *Dir) Update(change func(*Meta)) error {
 
 // Finish records how the run ended: its counts, and the state they imply
 // unless err says it stopped (cancelled when err wraps context.Canceled).
-func (d *Dir) Finish(counts batch.Counts, stopped State, err error) error {
+func (d *Dir) Finish(counts batch.RunCounts, stopped State, err error) error {
 	return d.Update(func(m *Meta) {
 		m.Counts = counts
 		m.Finished = time.Now().UTC()
@@ -367,8 +367,8 @@ func stat(path string) (Info, error) {
 
 // journalCounts counts a journal's last states; operations it never
 // mentions are pending.
-func journalCounts(path string, ops int) (batch.Counts, error) {
-	var c batch.Counts
+func journalCounts(path string, ops int) (batch.RunCounts, error) {
+	var c batch.RunCounts
 	last, err := journal.Replay(path)
 	if err != nil {
 		return c, err

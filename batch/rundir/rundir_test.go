@@ -50,7 +50,7 @@ func TestListNewestFirstWithCounts(t *testing.T) {
 
 	first, _ := rundir.Create(state, rundir.Meta{Target: "lab", Input: "a.xlsx", Started: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)})
 	first.WritePlan(pl)
-	var c batch.Counts
+	var c batch.RunCounts
 	c.Add(batch.OpCreate, batch.StatusSucceeded)
 	c.Add(batch.OpUpdate, batch.StatusFailed)
 	first.Finish(c, "", nil)

@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 
+	"github.com/pbxbatch/pbxbatch/internal/e164"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
@@ -25,6 +26,7 @@ var rules = map[string]Rule{
 	"mac":       macRule(strings.ToUpper),
 	"mac-lower": macRule(strings.ToLower),
 	"email":     emailRule,
+	"e164":      e164Rule,
 }
 
 // ruleOf returns the rule a field names, or an error for a name no rule
@@ -35,7 +37,7 @@ func ruleOf(k *schemas.Kind, f *schemas.Field) (*Rule, error) {
 	}
 	r, ok := rules[f.Rule]
 	if !ok {
-		return nil, fmt.Errorf("schema %s/%s: field %s names x-rule %q, which batch/validate does not know (known: digits, email, mac, mac-lower)", k.Adapter, k.Name, f.Path, f.Rule)
+		return nil, fmt.Errorf("schema %s/%s: field %s names x-rule %q, which batch/validate does not know (known: digits, e164, email, mac, mac-lower)", k.Adapter, k.Name, f.Path, f.Rule)
 	}
 	return &r, nil
 }
@@ -120,6 +122,18 @@ func NormalizeMAC(s string) (string, bool) {
 	}
 	return hex, true
 }
+
+// e164Rule keeps a phone number in its international form (+ and digits),
+// whatever separators the user typed, so that it compares equal with the
+// number the platform lists.
+var e164Rule = Rule{Code: "domain.e164", Check: func(f *schemas.Field, v any) (any, error) {
+	s, _ := v.(string)
+	n, err := e164.Normalize(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", f.Title, err)
+	}
+	return n, nil
+}}
 
 // emailRule: net/mail accepts "user@localhost" and display names; a
 // provisioning e-mail is a bare address whose domain has a dot.

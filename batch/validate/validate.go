@@ -49,7 +49,6 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
-	sheetname "github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 	"github.com/pbxbatch/pbxbatch/schemas"
 )
@@ -324,12 +323,12 @@ func (v *Validator) kindOf(name string, tables int) (k *schemas.Kind, notData bo
 	if k := v.set.Kind(name); k != nil {
 		return k, false
 	}
-	if base, part := sheetname.SplitName(name); part > 1 {
+	if base, part := workbook.SplitName(name); part > 1 {
 		if k := v.set.Kind(base); k != nil {
 			return k, false
 		}
 	}
-	if sheetname.IsNotData(name) {
+	if workbook.IsNotData(name) {
 		return nil, true
 	}
 	if v.kind != nil && tables == 1 {

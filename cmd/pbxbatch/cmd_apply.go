@@ -454,15 +454,15 @@ func (p printer) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func countsLine(c batch.Counts) string {
+func countsLine(c batch.RunCounts) string {
 	return fmt.Sprintf("%d created, %d updated, %d deleted, %d unchanged, %d failed, %d blocked, %d skipped",
 		c.Created, c.Updated, c.Deleted, c.Unchanged, c.Failed, c.Blocked, c.Skipped)
 }
 
 // segmentCounts counts what this run (or resume) settled: the operations
 // the journal had not already recorded as done.
-func segmentCounts(p *batch.Plan, results []batch.Result, prior map[int]journal.Entry) batch.Counts {
-	var c batch.Counts
+func segmentCounts(p *batch.Plan, results []batch.Result, prior map[int]journal.Entry) batch.RunCounts {
+	var c batch.RunCounts
 	for i, r := range results {
 		if e, ok := prior[i]; ok && (e.Status == batch.StatusSucceeded || e.Status == batch.StatusNoop) {
 			continue
@@ -474,21 +474,21 @@ func segmentCounts(p *batch.Plan, results []batch.Result, prior map[int]journal.
 
 // runJSON is apply's and resume's --format json document.
 type runJSON struct {
-	RunID      string         `json:"run_id"`
-	State      rundir.State   `json:"state"`
-	Dir        string         `json:"dir"`
-	Counts     batch.Counts   `json:"counts"`            // the whole run
-	Segment    *batch.Counts  `json:"segment,omitempty"` // this resume only
-	Seconds    float64        `json:"duration_seconds"`
-	OpsPerSec  float64        `json:"ops_per_second"`
-	Error      string         `json:"error,omitempty"`
-	FailedRows []report.Group `json:"failure_reasons,omitempty"`
-	Reports    []string       `json:"reports"`
-	Next       []string       `json:"next,omitempty"`
-	EndOfRun   *batch.Step    `json:"end_of_run,omitempty"`
+	RunID      string           `json:"run_id"`
+	State      rundir.State     `json:"state"`
+	Dir        string           `json:"dir"`
+	Counts     batch.RunCounts  `json:"counts"`            // the whole run
+	Segment    *batch.RunCounts `json:"segment,omitempty"` // this resume only
+	Seconds    float64          `json:"duration_seconds"`
+	OpsPerSec  float64          `json:"ops_per_second"`
+	Error      string           `json:"error,omitempty"`
+	FailedRows []report.Group   `json:"failure_reasons,omitempty"`
+	Reports    []string         `json:"reports"`
+	Next       []string         `json:"next,omitempty"`
+	EndOfRun   *batch.Step      `json:"end_of_run,omitempty"`
 }
 
-func runResult(d *rundir.Dir, out *run.Outcome, stopped rundir.State, runErr error, prior map[int]journal.Entry, segment batch.Counts, reasons []report.Group, next []string) runJSON {
+func runResult(d *rundir.Dir, out *run.Outcome, stopped rundir.State, runErr error, prior map[int]journal.Entry, segment batch.RunCounts, reasons []report.Group, next []string) runJSON {
 	state := stopped
 	switch {
 	case state != "":
@@ -536,7 +536,7 @@ func (n nextSteps) command(name string, args ...string) string {
 
 // after lists what to do once the run ended: resume it, or fix and apply
 // failed.xlsx.
-func (n nextSteps) after(c batch.Counts, runErr error, dir string) []string {
+func (n nextSteps) after(c batch.RunCounts, runErr error, dir string) []string {
 	out := []string{n.command("resume", n.id)}
 	if runErr == nil && c.Failed+c.Blocked > 0 {
 		out = append(out, n.command("apply", "--target", n.target, filepath.Join(dir, report.FailedFile)))
@@ -597,7 +597,7 @@ func confirm(stdin io.Reader, stderr io.Writer, question string) bool {
 	return strings.TrimSpace(line) == "yes"
 }
 
-func planLine(c plan.Counts) string {
+func planLine(c plan.ActionCounts) string {
 	return fmt.Sprintf("%d to create, %d to update, %d to delete, %d unchanged, %d blocked", c.Create, c.Update, c.Delete, c.Noop, c.Blocked)
 }
 
@@ -624,7 +624,7 @@ func (f *runFlags) override(t *target) {
 // failRun records that a run stopped on err before or instead of running,
 // and returns err.
 func failRun(d *rundir.Dir, err error) error {
-	if ferr := d.Finish(batch.Counts{}, rundir.Failed, err); ferr != nil {
+	if ferr := d.Finish(batch.RunCounts{}, rundir.Failed, err); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	return err

@@ -58,7 +58,8 @@ EXIT STATUS
   1  could not start: unknown adapter, bad flag, address in use, invalid seed`,
 		Example: `  pbxbatch sim mxone
   pbxbatch sim mxone --listen 127.0.0.1:0 --seed inventory.xlsx --tls
-  pbxbatch sim mxone --latency 20ms --jitter 5ms --fault-rate 0.05 --rate-limit 100`,
+  pbxbatch sim mxone --latency 20ms --jitter 5ms --fault-rate 0.05 --rate-limit 100
+  pbxbatch sim apio --set DEFAULT_CALL_TYPE=default --set GROUPS="footenant/foogroup;acme/hq"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := registry().Platform(args[0])
@@ -137,6 +138,7 @@ EXIT STATUS
 	f.BoolVar(&o.TLS, "tls", false, "serve HTTPS with a self-signed certificate")
 	f.StringVar(&caOut, "ca-out", "", "with --tls, where to write the certificate to trust (default STATE-DIR/sim-ADAPTER-ca.pem)")
 	f.DurationVar(&o.TokenLifetime, "token-lifetime", 0, "lifetime of issued tokens (default: the platform's documented one)")
+	f.StringToStringVar(&o.Settings, "set", nil, "a platform setting KEY=VALUE the simulator knows (apio: DEFAULT_CALL_TYPE, CALL_TYPES, GROUPS; lists take ;); repeatable")
 	return cmd
 }
 

@@ -8,12 +8,12 @@ import (
 
 	"github.com/pbxbatch/pbxbatch/batch/rundir"
 	"github.com/pbxbatch/pbxbatch/internal/diag"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 )
 
 // CSV outputs for people who sort and filter in a spreadsheet: the
 // validation messages next to the workbook they are about, and the list of
-// runs. Text fields are escaped against formula injection (sheet.EscapeCSV):
+// runs. Text fields are escaped against formula injection (workbook.EscapeCSV):
 // a cell value such as "=HYPERLINK(…)" quoted in a message must not run in
 // the spreadsheet that opens the report.
 
@@ -34,9 +34,9 @@ func writeDiagsCSV(w io.Writer, l diag.List) error {
 	rows := make([]diagCSV, 0, len(l))
 	for _, d := range l {
 		rows = append(rows, diagCSV{
-			Severity: string(d.Severity), File: d.File, Sheet: sheet.EscapeCSV(d.Sheet), Row: d.Row, Column: d.Col,
-			Cell: sheet.EscapeCSV(d.Origin.String()), Field: d.Field, Code: d.Code,
-			Message: sheet.EscapeCSV(d.Message), Value: sheet.EscapeCSV(d.Value),
+			Severity: string(d.Severity), File: d.File, Sheet: workbook.EscapeCSV(d.Sheet), Row: d.Row, Column: d.Col,
+			Cell: workbook.EscapeCSV(d.Origin.String()), Field: d.Field, Code: d.Code,
+			Message: workbook.EscapeCSV(d.Message), Value: workbook.EscapeCSV(d.Value),
 		})
 	}
 	return marshalCSV(w, rows)
@@ -72,10 +72,10 @@ func writeRunsCSV(w io.Writer, runs []rundir.Info) error {
 	for _, r := range runs {
 		c := r.Counts
 		rows = append(rows, runCSV{
-			ID: r.ID, Target: sheet.EscapeCSV(r.Target), Adapter: r.Adapter, Input: sheet.EscapeCSV(r.Input),
+			ID: r.ID, Target: workbook.EscapeCSV(r.Target), Adapter: r.Adapter, Input: workbook.EscapeCSV(r.Input),
 			Started: stamp(r.Started), Finished: stamp(r.Finished), State: string(r.State), Ops: r.Ops,
 			Created: c.Created, Updated: c.Updated, Deleted: c.Deleted, Unchanged: c.Unchanged,
-			Failed: c.Failed, Blocked: c.Blocked, Skipped: c.Skipped, Dir: sheet.EscapeCSV(r.Dir),
+			Failed: c.Failed, Blocked: c.Blocked, Skipped: c.Skipped, Dir: workbook.EscapeCSV(r.Dir),
 		})
 	}
 	return marshalCSV(w, rows)

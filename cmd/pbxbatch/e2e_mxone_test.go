@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 // target "lab" points at a simulator, a state directory, and the global
 // flags that select both. sim is set when the simulator is MX-ONE's.
 type cliEnv struct {
-	t      *testing.T
+	t      testing.TB
 	sim    *mxonesim.Sim
 	srv    *simkit.Server
 	dir    string

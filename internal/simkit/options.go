@@ -66,6 +66,12 @@ type Options struct {
 	// a token flow. 0 means the simulator's documented default.
 	TokenLifetime time.Duration
 
+	// Settings are the platform's own configuration switches
+	// (`pbxbatch sim --set KEY=VALUE`; APIO: DEFAULT_CALL_TYPE), which only
+	// the platform's simulator knows. A simulator refuses a key it does not
+	// know.
+	Settings map[string]string
+
 	// Now and Sleep replace the clock, for tests. Sleep must return early
 	// with ctx.Err() when ctx is done.
 	Now   func() time.Time

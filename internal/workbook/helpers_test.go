@@ -177,3 +177,24 @@ func readPartNames(t testing.TB, path string) []string {
 	}
 	return out
 }
+
+// drainFirstTable reads the first table of the workbook at p to its end and
+// returns how many rows it read and the error it ended with.
+func drainFirstTable(t *testing.T, p string) (int, error) {
+	t.Helper()
+	b, err := Open(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rows, err := b.Tables[0].Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/pbxbatch/pbxbatch/internal/diag"
-	"github.com/pbxbatch/pbxbatch/internal/sheet"
-	"github.com/pbxbatch/pbxbatch/schemas"
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/pbxbatch/pbxbatch/internal/diag"
+	"github.com/pbxbatch/pbxbatch/schemas"
 )
 
 // rawRow is one physical record as a source reads it: First..Last are the
@@ -336,7 +336,7 @@ func (cc cellCleaner) clean(c string) (string, fix) {
 		// Our own CSV exports escape formula-like values ("=HQ" is
 		// written "'=HQ", as OWASP recommends); the rule is reversible,
 		// so an export reads back exactly as it was exported.
-		c = sheet.UnescapeCSV(c)
+		c = UnescapeCSV(c)
 	}
 	ascii := true
 	for i := 0; i < len(c); i++ {

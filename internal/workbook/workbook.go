@@ -14,6 +14,14 @@
 // ignores a sheet can drop them with Book.TableDiags. Row.Diags holds
 // findings about the cells of that row, and findings about blank rows just
 // before it.
+//
+// Writing is in one place too (write_xlsx.go, write_csv.go): streaming .xlsx
+// (excelize StreamWriter) and CSV, with the same conventions everywhere:
+// a frozen, styled header row; every value a text cell, so that "0042" and
+// "+4670…" stay as typed; formula-injection safety (see EscapeCSV); long
+// tables continued on "name (2)" sheets; highlights and cell comments for
+// reports; every sheet filtered and set up to print (landscape, as wide as
+// the page, the header repeated on every page).
 package workbook
 
 import (
@@ -29,8 +37,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/pbxbatch/pbxbatch/internal/diag"
 )
 
 // Defaults for the zero values of Options.

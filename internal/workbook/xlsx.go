@@ -9,9 +9,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pbxbatch/pbxbatch/internal/diag"
-	sheetname "github.com/pbxbatch/pbxbatch/internal/sheet"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/pbxbatch/pbxbatch/internal/diag"
 )
 
 // openXLSX opens a workbook: every sheet with a header becomes a table.
@@ -49,7 +49,7 @@ func (b *Book) openXLSX(path string, opts Options) error {
 		return xlsxOpenError(name, opts, err)
 	}
 	b.xlsx = f
-	b.Export = slices.Contains(f.GetSheetList(), sheetname.MetadataSheet)
+	b.Export = slices.Contains(f.GetSheetList(), MetadataSheet)
 	for _, sheet := range f.GetSheetList() {
 		t := &Table{Name: sheet, File: path, Sheet: sheet, book: b, opts: opts}
 		if p, ok := parts[sheet]; ok {

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pbxbatch/pbxbatch/internal/diag"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/pbxbatch/pbxbatch/internal/diag"
 )
 
 // newXLSX builds a workbook in a temp dir; build fills it (the default
@@ -165,21 +166,8 @@ func TestXLSXTooManyRows(t *testing.T) {
 	sheet = strings.Replace(sheet, "</sheetData>",
 		fmt.Sprintf(`<row r="%d"><c r="A%d" t="inlineStr"><is><t>z</t></is></c></row></sheetData>`, MaxRows+1, MaxRows+1), 1)
 	rewriteZip(t, p, map[string]string{"xl/worksheets/sheet1.xml": sheet})
-	b, err := Open(p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	rows, err := b.Tables[0].Rows()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		n++
-	}
-	if err := rows.Err(); err == nil || !strings.Contains(err.Error(), "more than 1048576 rows") {
+	n, err := drainFirstTable(t, p)
+	if err == nil || !strings.Contains(err.Error(), "more than 1048576 rows") {
 		t.Errorf("err %v after %d rows", err, n)
 	}
 }

@@ -1,8 +1,8 @@
-// Package rowsort sorts table rows ([]string) with bounded memory: rows are
+// Package extsort is an external sort of table rows ([]string): rows are
 // kept in memory up to a budget, then sorted runs spill to temp files and
 // are merged. Exports and diffs use it so that their output is in natural
 // key order whatever order a platform lists records in, at any size.
-package rowsort
+package extsort
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package sheet
+package workbook
 
 import (
 	"archive/zip"
@@ -15,7 +15,7 @@ import (
 // selected tabs would group them, and typing would edit them all).
 func TestFirstSheetIsTheOnlySelectedTab(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "w.xlsx")
-	x, err := NewXLSX(XLSXOptions{})
+	x, err := NewXLSXWriter(XLSXOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sheet
+package workbook
 
 import (
 	"encoding/csv"
@@ -11,27 +11,27 @@ import (
 // asked (export --bom).
 const BOM = "\uFEFF"
 
-// CSV writes one table as RFC 4180 CSV in UTF-8: comma-separated, fields
+// CSVWriter writes one table as RFC 4180 CSVWriter in UTF-8: comma-separated, fields
 // quoted only when needed, "\n" line ends, and every field escaped with
 // EscapeCSV. The same bytes, without the BOM, are an export's canonical
 // content of a kind.
-type CSV struct {
+type CSVWriter struct {
 	w   *csv.Writer
 	rec []string
 }
 
-// NewCSV starts a CSV table on w; bom writes the byte order mark first.
-func NewCSV(w io.Writer, bom bool) (*CSV, error) {
+// NewCSVWriter starts a CSV table on w; bom writes the byte order mark first.
+func NewCSVWriter(w io.Writer, bom bool) (*CSVWriter, error) {
 	if bom {
 		if _, err := io.WriteString(w, BOM); err != nil {
 			return nil, err
 		}
 	}
-	return &CSV{w: csv.NewWriter(w)}, nil
+	return &CSVWriter{w: csv.NewWriter(w)}, nil
 }
 
 // WriteRow writes one record (the header is a record like any other).
-func (c *CSV) WriteRow(values []string) error {
+func (c *CSVWriter) WriteRow(values []string) error {
 	c.rec = c.rec[:0]
 	for _, v := range values {
 		c.rec = append(c.rec, EscapeCSV(v))
@@ -40,7 +40,7 @@ func (c *CSV) WriteRow(values []string) error {
 }
 
 // Flush writes buffered records to the underlying writer.
-func (c *CSV) Flush() error {
+func (c *CSVWriter) Flush() error {
 	c.w.Flush()
 	return c.w.Error()
 }

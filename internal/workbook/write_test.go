@@ -1,4 +1,4 @@
-package sheet
+package workbook
 
 import (
 	"archive/zip"
@@ -96,7 +96,7 @@ func TestPartNames(t *testing.T) {
 
 func TestCSVWriter(t *testing.T) {
 	var buf bytes.Buffer
-	w, err := NewCSV(&buf, true)
+	w, err := NewCSVWriter(&buf, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,9 +131,9 @@ func TestCSVWriter(t *testing.T) {
 
 // writeBook writes a small workbook with the writer under test and reopens
 // it with excelize.
-func writeBook(t *testing.T, maxRows int, fill func(x *XLSX)) (*excelize.File, string) {
+func writeBook(t *testing.T, maxRows int, fill func(x *XLSXWriter)) (*excelize.File, string) {
 	t.Helper()
-	x, err := NewXLSX(XLSXOptions{TmpDir: t.TempDir()})
+	x, err := NewXLSXWriter(XLSXOptions{TmpDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func writeBook(t *testing.T, maxRows int, fill func(x *XLSX)) (*excelize.File, s
 
 func TestXLSXCellsStayText(t *testing.T) {
 	values := []string{"=1+1", "+46701234567", "0042", "@SUM(A1)", "-2+3", "\tx", "1e5", "TRUE", "2026-01-02"}
-	f, path := writeBook(t, 0, func(x *XLSX) {
+	f, path := writeBook(t, 0, func(x *XLSXWriter) {
 		tb, err := x.NewTable("users", []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}, TableOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -229,7 +229,7 @@ func sheetXML(t *testing.T, path, part string) string {
 }
 
 func TestXLSXHighlightsAndComments(t *testing.T) {
-	f, _ := writeBook(t, 0, func(x *XLSX) {
+	f, _ := writeBook(t, 0, func(x *XLSXWriter) {
 		tb, _ := x.NewTable("users", []string{"userId", "status"}, TableOptions{})
 		tb.Write([]Cell{{Value: "ok"}, {Value: "succeeded"}}, Plain)
 		tb.Write([]Cell{{Value: "bad", Style: Culprit, Comment: "userId already exists"}, {Value: "failed"}}, Failed)
@@ -267,7 +267,7 @@ func TestXLSXHighlightsAndComments(t *testing.T) {
 }
 
 func TestXLSXContinuesOnNewSheet(t *testing.T) {
-	f, _ := writeBook(t, 3, func(x *XLSX) {
+	f, _ := writeBook(t, 3, func(x *XLSXWriter) {
 		tb, _ := x.NewTable("users", []string{"n"}, TableOptions{})
 		for _, v := range []string{"1", "2", "3", "4", "5", "6", "7"} {
 			if err := tb.WriteRow([]string{v}); err != nil {
@@ -304,7 +304,7 @@ func TestXLSXContinuesOnNewSheet(t *testing.T) {
 // as its text; the file is the owner's only.
 func TestXLSXFilterPrintOrderAndNumbers(t *testing.T) {
 	long := strings.Repeat("word ", 40) // 200 characters in a 60-wide column
-	f, path := writeBook(t, 0, func(x *XLSX) {
+	f, path := writeBook(t, 0, func(x *XLSXWriter) {
 		if err := x.Reserve("summary"); err != nil {
 			t.Fatal(err)
 		}
@@ -372,5 +372,26 @@ func TestLines(t *testing.T) {
 		if got := Lines(c.v, c.width); got != c.want {
 			t.Errorf("Lines(%d chars, %v) = %d, want %d", len(c.v), c.width, got, c.want)
 		}
+	}
+}
+
+// TestXLSXVeryLongTextFitsExcelsTallestRow: a wrapped cell of hundreds of
+// lines (the reasons of a 50-number range row) is written, its row as tall
+// as Excel allows.
+func TestXLSXVeryLongTextFitsExcelsTallestRow(t *testing.T) {
+	x, err := NewXLSXWriter(XLSXOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	tb, err := x.NewTable("t", []string{"reason"}, TableOptions{Wrap: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.WriteRow([]string{strings.Repeat("a reason that goes on; ", 400)}); err != nil {
+		t.Fatalf("a long wrapped cell: %v", err)
+	}
+	if err := x.Save(filepath.Join(t.TempDir(), "t.xlsx")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package rowsort
+package extsort
 
 import (
 	"cmp"

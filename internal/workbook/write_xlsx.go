@@ -1,11 +1,4 @@
-// Package sheet is the one place that writes workbooks: streaming .xlsx
-// (excelize StreamWriter) and CSV, with the same conventions everywhere:
-// a frozen, styled header row; every value a text cell, so that "0042" and
-// "+4670…" stay as typed; formula-injection safety (see EscapeCSV); long
-// tables continued on "name (2)" sheets; highlights and cell comments for
-// reports; every sheet filtered and set up to print (landscape, as wide as
-// the page, the header repeated on every page).
-package sheet
+package workbook
 
 import (
 	"fmt"
@@ -74,16 +67,16 @@ const widthSample = 100
 // reads the message column, not hover notes.
 const maxComments = 20000
 
-// XLSX writes a workbook sheet by sheet, streaming: memory does not grow
+// XLSXWriter writes a workbook sheet by sheet, streaming: memory does not grow
 // with the number of rows, beyond the compressed file excelize assembles
 // when saving.
-type XLSX struct {
+type XLSXWriter struct {
 	f            *excelize.File
 	header       int
 	styles       [numStyles]int
 	wrapped      [numStyles]int // styles plus wrapped text (TableOptions.Wrap)
 	numbers      [numStyles]int // styles of number cells
-	cur          *Table
+	cur          *TableWriter
 	sheets       int
 	reserved     map[string]bool // sheets made by Reserve, not written yet
 	maxRows      int             // data rows per sheet: MaxDataRows, lowered by tests
@@ -95,10 +88,10 @@ type XLSXOptions struct {
 	TmpDir string // where sheets larger than 16 MiB spill; "" = os.TempDir
 }
 
-// NewXLSX starts an empty workbook.
-func NewXLSX(o XLSXOptions) (*XLSX, error) {
+// NewXLSXWriter starts an empty workbook.
+func NewXLSXWriter(o XLSXOptions) (*XLSXWriter, error) {
 	f := excelize.NewFile(excelize.Options{TmpDir: o.TmpDir})
-	x := &XLSX{f: f, maxRows: MaxDataRows}
+	x := &XLSXWriter{f: f, maxRows: MaxDataRows}
 	var err error
 	x.header, err = f.NewStyle(&excelize.Style{
 		Font:      &excelize.Font{Bold: true},
@@ -150,7 +143,7 @@ func NewXLSX(o XLSXOptions) (*XLSX, error) {
 // Reserve makes the next sheet now and leaves it empty, so that a table
 // known only at the end (a summary) can still come first: NewTable with
 // the same name writes into it.
-func (x *XLSX) Reserve(name string) error {
+func (x *XLSXWriter) Reserve(name string) error {
 	if err := x.endTable(); err != nil {
 		return err
 	}
@@ -166,7 +159,7 @@ func (x *XLSX) Reserve(name string) error {
 
 // addSheet adds a sheet after the others; the first is the renamed default
 // one, already the active and selected tab.
-func (x *XLSX) addSheet(name string) error {
+func (x *XLSXWriter) addSheet(name string) error {
 	var err error
 	if x.sheets == 0 {
 		err = x.f.SetSheetName("Sheet1", name)
@@ -196,10 +189,10 @@ type TableOptions struct {
 	Wrap bool
 }
 
-// Table is one logical table: a header and rows, on one sheet or, past
+// TableWriter is one logical table: a header and rows, on one sheet or, past
 // MaxDataRows, on continuation sheets.
-type Table struct {
-	x        *XLSX
+type TableWriter struct {
+	x        *XLSXWriter
 	base     string
 	header   []string
 	opts     TableOptions
@@ -215,11 +208,11 @@ type Table struct {
 
 // NewTable ends the current table and starts a sheet named name (at most 31
 // characters; sheet names are unique case-insensitively) with a header.
-func (x *XLSX) NewTable(name string, header []string, o TableOptions) (*Table, error) {
+func (x *XLSXWriter) NewTable(name string, header []string, o TableOptions) (*TableWriter, error) {
 	if err := x.endTable(); err != nil {
 		return nil, err
 	}
-	t := &Table{x: x, base: name, header: header, opts: o, widths: make([]float64, len(header))}
+	t := &TableWriter{x: x, base: name, header: header, opts: o, widths: make([]float64, len(header))}
 	for i, h := range header {
 		t.measure(i, h)
 	}
@@ -232,7 +225,7 @@ func (x *XLSX) NewTable(name string, header []string, o TableOptions) (*Table, e
 
 // Sheets returns the sheets the table occupies so far: its own, then any
 // continuation sheets.
-func (t *Table) Sheets() []string {
+func (t *TableWriter) Sheets() []string {
 	out := make([]string, t.part)
 	for i := range out {
 		out[i] = PartName(t.base, i+1)
@@ -240,7 +233,7 @@ func (t *Table) Sheets() []string {
 	return out
 }
 
-func (t *Table) startSheet(part int) error {
+func (t *TableWriter) startSheet(part int) error {
 	f := t.x.f
 	name := PartName(t.base, part)
 	if t.x.reserved[name] {
@@ -265,7 +258,7 @@ func (t *Table) startSheet(part int) error {
 
 // begin writes the column widths, panes and header: from here on rows go
 // straight to the stream.
-func (t *Table) begin() error {
+func (t *TableWriter) begin() error {
 	sw := t.sw
 	for i, w := range t.widths {
 		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
@@ -292,7 +285,7 @@ func (t *Table) begin() error {
 
 // measure widens column i to fit v (in characters, capped so that one long
 // description does not push every other column off screen).
-func (t *Table) measure(i int, v string) {
+func (t *TableWriter) measure(i int, v string) {
 	if i >= len(t.widths) {
 		t.widths = append(t.widths, make([]float64, i+1-len(t.widths))...)
 	}
@@ -304,7 +297,7 @@ func (t *Table) measure(i int, v string) {
 }
 
 // WriteRow writes one row of plain values.
-func (t *Table) WriteRow(values []string) error {
+func (t *TableWriter) WriteRow(values []string) error {
 	if t.held != nil || t.row == 0 {
 		cells := make([]Cell, len(values))
 		for i, v := range values {
@@ -317,7 +310,7 @@ func (t *Table) WriteRow(values []string) error {
 
 // Write writes one row of cells; rowStyle highlights the whole row, and a
 // cell's own Style (when not Plain) overrides it for that cell.
-func (t *Table) Write(cells []Cell, rowStyle Style) error {
+func (t *TableWriter) Write(cells []Cell, rowStyle Style) error {
 	if t.row == 0 { // still sizing columns
 		for i, c := range cells {
 			if !c.Span {
@@ -340,7 +333,7 @@ func (t *Table) Write(cells []Cell, rowStyle Style) error {
 }
 
 // release writes the header and the rows held back for sizing.
-func (t *Table) release() error {
+func (t *TableWriter) release() error {
 	held := t.held
 	t.held = nil
 	if err := t.begin(); err != nil {
@@ -356,7 +349,7 @@ func (t *Table) release() error {
 
 // emit writes one row to the stream, starting a continuation sheet when
 // this one is full. Exactly one of cells and values is set.
-func (t *Table) emit(cells []Cell, values []string, rowStyle Style) error {
+func (t *TableWriter) emit(cells []Cell, values []string, rowStyle Style) error {
 	if t.row >= t.x.maxRows+1 {
 		if err := t.flushSheet(); err != nil {
 			return err
@@ -411,10 +404,10 @@ func (t *Table) emit(cells []Cell, values []string, rowStyle Style) error {
 	return nil
 }
 
-func (t *Table) wraps(c Cell) bool { return (t.opts.Wrap || c.Wrap) && !c.Span }
+func (t *TableWriter) wraps(c Cell) bool { return (t.opts.Wrap || c.Wrap) && !c.Span }
 
 // height is the height in points a row needs for its longest wrapped cell.
-func (t *Table) height(cells []Cell, values []string) float64 {
+func (t *TableWriter) height(cells []Cell, values []string) float64 {
 	lines := 1
 	for i := range max(len(cells), len(values)) {
 		v := ""
@@ -428,8 +421,13 @@ func (t *Table) height(cells []Cell, values []string) float64 {
 			lines = max(lines, Lines(v, t.widths[i]))
 		}
 	}
-	return LineHeight * float64(lines)
+	// Excel refuses a row taller than MaxRowHeight (and excelize with it);
+	// past it the cell scrolls.
+	return min(LineHeight*float64(lines), MaxRowHeight)
 }
+
+// MaxRowHeight is the tallest row Excel allows, in points.
+const MaxRowHeight = 409
 
 // LineHeight is the height in points of one line of text in the default
 // 11-point font, with its spacing.
@@ -450,7 +448,7 @@ func Lines(v string, width float64) int {
 	return n
 }
 
-func (t *Table) comment(col, row int, text string) {
+func (t *TableWriter) comment(col, row int, text string) {
 	if len(t.comments) >= maxComments {
 		t.x.DroppedNotes++
 		return
@@ -465,7 +463,7 @@ func (t *Table) comment(col, row int, text string) {
 
 // flushSheet ends the current sheet: header and held rows if it never got
 // past sizing, the notes, then the stream.
-func (t *Table) flushSheet() error {
+func (t *TableWriter) flushSheet() error {
 	if t.row == 0 {
 		if err := t.release(); err != nil {
 			return err
@@ -492,7 +490,7 @@ func (t *Table) flushSheet() error {
 // width (as many pages down as it takes), the header row on every page.
 // It runs before the sheet's stream starts, which writes these properties
 // first.
-func (t *Table) pageSetup(name string) error {
+func (t *TableWriter) pageSetup(name string) error {
 	props := &excelize.SheetPropsOptions{}
 	if t.opts.ReadOnly {
 		grey := "A6A6A6"
@@ -533,7 +531,7 @@ func panes(cols int) *excelize.Panes {
 	return p
 }
 
-func (x *XLSX) endTable() error {
+func (x *XLSXWriter) endTable() error {
 	if x.cur == nil {
 		return nil
 	}
@@ -543,7 +541,7 @@ func (x *XLSX) endTable() error {
 }
 
 // WriteTo ends the current table and writes the workbook to w.
-func (x *XLSX) WriteTo(w io.Writer) (int64, error) {
+func (x *XLSXWriter) WriteTo(w io.Writer) (int64, error) {
 	if err := x.finish(); err != nil {
 		return 0, err
 	}
@@ -554,7 +552,7 @@ func (x *XLSX) WriteTo(w io.Writer) (int64, error) {
 // its owner only (workbooks hold names, numbers and e-mail addresses), and
 // atomically: a full disk leaves the previous file or none, never half a
 // workbook.
-func (x *XLSX) Save(path string) error {
+func (x *XLSXWriter) Save(path string) error {
 	if err := x.finish(); err != nil {
 		return err
 	}
@@ -564,7 +562,7 @@ func (x *XLSX) Save(path string) error {
 	})
 }
 
-func (x *XLSX) finish() error {
+func (x *XLSXWriter) finish() error {
 	if err := x.endTable(); err != nil {
 		return err
 	}
@@ -583,4 +581,4 @@ func (x *XLSX) finish() error {
 
 // Close releases the temp files. Call it after Save or WriteTo, or to
 // abandon the workbook.
-func (x *XLSX) Close() error { return x.f.Close() }
+func (x *XLSXWriter) Close() error { return x.f.Close() }
