@@ -80,7 +80,7 @@ func (t *deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded) && req.Context().Err() == nil
 		cancel()
 		if timedOut {
-			t.d.timedOut(req.Method)
+			t.d.timedOut(req.Method, limit)
 			return nil, &DeadlineError{Limit: limit, Err: err}
 		}
 		return nil, err
@@ -124,9 +124,9 @@ func (b *cancelBody) Close() error {
 // costs a read-back and, on a PBX whose creates now and then take seconds,
 // would be the rule rather than the exception). Until a method has enough
 // answers, ten times the latency of any answer seen, never under
-// coldDeadline; before any answer, the configured timeout. Each timeout in
-// a row doubles the deadline (a target that became slow is followed); it
-// never exceeds the configured timeout.
+// coldDeadline; before any answer, the configured timeout. Timeouts before
+// the next answer double the deadline, once per level (a target that
+// became slow is followed); it never exceeds the configured timeout.
 type deadline struct {
 	max time.Duration // the configured timeout
 	all estimator     // every answer, for methods not yet warmed up
@@ -193,7 +193,9 @@ func (d *deadline) observe(method string, rtt time.Duration) {
 	d.all.observe(rtt)
 }
 
-func (d *deadline) timedOut(method string) { d.estimator(method).timedOut() }
+func (d *deadline) timedOut(method string, limit time.Duration) {
+	d.estimator(method).timedOut(limit)
+}
 
 func (d *deadline) estimator(method string) *estimator {
 	d.mu.Lock()
@@ -210,13 +212,14 @@ type estimator struct {
 	mu           sync.Mutex
 	srtt, rttvar time.Duration
 	samples      int
-	timeouts     int // in a row
+	timeouts     int           // doublings since the last answer
+	doubledAt    time.Duration // the deadline that was last doubled
 }
 
 func (e *estimator) observe(d time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.timeouts = 0
+	e.timeouts, e.doubledAt = 0, 0
 	if e.samples == 0 {
 		e.srtt, e.rttvar = d, d/2
 	} else {
@@ -230,8 +233,15 @@ func (e *estimator) observe(d time.Duration) {
 	e.samples++
 }
 
-func (e *estimator) timedOut() {
+// timedOut doubles the deadline after a request cut at limit, once per
+// level: requests in flight together that time out at the same deadline
+// double it once, not once each (which would run it up to the configured
+// timeout within a burst of timeouts).
+func (e *estimator) timedOut(limit time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.timeouts++
+	if limit > e.doubledAt {
+		e.timeouts++
+		e.doubledAt = limit
+	}
 }
