@@ -119,10 +119,10 @@ func (b *cancelBody) Close() error {
 // 30 s, while one cut at a few times the usual latency frees it at once to
 // be retried (a read) or read back (a write). The estimate is TCP's
 // retransmission timeout (RFC 6298: smoothed latency plus four deviations),
-// times a safety factor, never under a floor (minRead for GET, minWrite for
-// every other method: a write cut short is a write of unknown outcome, which
-// costs a read-back and, on a PBX whose creates now and then take seconds,
-// would be the rule rather than the exception). Until a method has enough
+// times a safety factor, never under a floor: minRead for GET, minWrite for
+// every other method (a write cut short is a write of unknown outcome: the
+// runner reads it back, which is safe but costs requests, so a write gets
+// more room than a read). Until a method has enough
 // answers, ten times the latency of any answer seen, never under
 // coldDeadline; before any answer, the configured timeout. Timeouts before
 // the next answer double the deadline, once per level (a target that
@@ -135,8 +135,8 @@ type deadline struct {
 }
 
 const (
-	minRead      = time.Second
-	minWrite     = 5 * time.Second
+	minRead      = 100 * time.Millisecond
+	minWrite     = 500 * time.Millisecond
 	hedgeFloor   = 50 * time.Millisecond
 	coldDeadline = 2 * time.Second
 	// warmup: answers of a method seen before its own estimate is trusted.
