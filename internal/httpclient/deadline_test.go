@@ -24,8 +24,10 @@ func TestTimeoutsTogetherDoubleTheDeadlineOnce(t *testing.T) {
 	if got := d.limit("POST"); got != 4*base {
 		t.Fatalf("a timeout at the doubled deadline: %s, want %s", got, 4*base)
 	}
+	// An answer ends the doubling; it is one more sample too, so the
+	// estimate itself may move a little (here: down, the latency steady).
 	d.observe("POST", time.Second)
-	if got := d.limit("POST"); got != base {
-		t.Fatalf("after an answer: %s, want %s again", got, base)
+	if got := d.limit("POST"); got > base || got < base*9/10 {
+		t.Fatalf("after an answer: %s, want about %s again", got, base)
 	}
 }
