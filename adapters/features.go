@@ -1,6 +1,10 @@
 package adapters
 
-import "context"
+import (
+	"context"
+
+	"github.com/pbxbatch/pbxbatch/schemas"
+)
 
 // The optional capabilities of a platform: small interfaces, each checked
 // once by type assertion when Features is built, so that the engine asks
@@ -100,6 +104,22 @@ type Unwrapper interface {
 	Unwrap() Conn
 }
 
+// Checker is implemented by connections that can tell at plan time that the
+// target would refuse a write, from what it holds beyond the schemas' reach
+// (an MX-ONE extension number outside its subsystem's EX number series, or
+// shorter than the series' numbers: leading zeros lost in a spreadsheet).
+// The planner blocks the row at the field's cell instead of letting apply
+// fail it.
+type Checker interface {
+	// Check returns the field at fault and the reason, or "" and "" when
+	// the write looks acceptable. planned returns the record of kind and
+	// key that the same plan creates or updates (nil when it does not), so
+	// a parent rolled out in the same workbook is checked as it will be.
+	// An error means the check itself could not be made (a read failed):
+	// the planner says so and plans the row anyway.
+	Check(ctx context.Context, c Change, planned func(kind, key string) schemas.Record) (field, reason string, err error)
+}
+
 // Features are the optional capabilities of one adapter and its open
 // connection, found once by FeaturesOf. Nil fields are capabilities the
 // platform does not have.
@@ -109,6 +129,7 @@ type Features struct {
 	Batcher      Batcher
 	BatchGrouper BatchGrouper
 	Finisher     Finisher
+	Checker      Checker
 	// HTTP is false for a target that is not an HTTP API (see Transport).
 	HTTP bool
 }
@@ -147,6 +168,9 @@ func FeaturesOf(a Adapter, c Conn) Features {
 		}
 		if v, ok := l.(Finisher); ok && f.Finisher == nil {
 			f.Finisher = v
+		}
+		if v, ok := l.(Checker); ok && f.Checker == nil {
+			f.Checker = v
 		}
 		if v, ok := l.(Transport); ok && !httpSet {
 			f.HTTP, httpSet = v.HTTP(), true

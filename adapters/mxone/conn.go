@@ -66,6 +66,8 @@ type Conn struct {
 
 	userMu sync.Mutex
 	users  map[string]*userLock // userId -> lock serialising its link updates
+
+	series seriesCache // number series per subsystem, for Check
 }
 
 type userLock struct {

@@ -71,6 +71,8 @@ const (
 	CodeBlockedBy    = "plan.blocked_by"    // (warning) blocked because a row it needs is blocked
 	CodeDeleteAbsent = "plan.delete_absent" // (warning) delete of a record the target does not have
 	CodeReadOnly     = "plan.read_only"     // (warning) a read-only value differs from the target's: not changed
+	CodeRefused      = "plan.refused"       // the target would refuse the write (adapters.Checker says why)
+	CodeUnchecked    = "plan.unchecked"     // (warning) the adapter's check could not be made
 )
 
 // entry is one input row while it is being planned.
@@ -139,6 +141,9 @@ func Build(ctx context.Context, conn adapters.Conn, kinds *schemas.Set, rows []b
 		if e.op.Action != batch.OpBlocked {
 			p.decide(e)
 		}
+	}
+	if err := p.check(ctx, feat.Checker); err != nil {
+		return nil, nil, err
 	}
 	p.references()
 	p.deleteOrder()
