@@ -19,17 +19,21 @@ import (
 //     that may precede a landed write always carries the state it replaced.
 //     An operation an earlier attempt of the run sent is not read again: the
 //     record may hold our own write by then, and the first image stands.
-//   - a create or update that succeeds reads its record back and journals
-//     it with the outcome (Entry.After), so that a rollback can tell a record
+//   - an update that succeeds reads its record back and journals it with
+//     the outcome (Entry.After), so that a rollback can tell a record
 //     changed on the target since the run from one as the run left it. The
 //     write's answer cannot serve: adapters.Result carries only the target's
 //     id. A success learned by a read-back after an unknown outcome reuses
-//     that read.
+//     that read (a create's too).
+//   - a create reads nothing: rollback compares the record with what the
+//     plan created, as a re-plan does, so that a rollout of new records
+//     costs no request more than without images (they are most of a
+//     rollout, and the rate limit bounds requests).
 //
-// Cost: one read per update and delete, one per create and update (an
-// update: two). A failed after-read costs nothing but the image: rollback
-// then compares with the planned record. Batched writes (creates; updates
-// and deletes are not batched with images on) get no after-image.
+// Cost: one read per delete, two per update, none per create. A failed
+// after-read costs nothing but the image: rollback then compares with the
+// planned record. Batched writes (creates; updates and deletes are not
+// batched with images on) get no after-image.
 // Images are redacted like every record in the journal.
 type images struct {
 	before schemas.Record
@@ -91,10 +95,10 @@ func (x *execution) markImage(mark *journal.Entry) {
 	}
 }
 
-// readAfter reads the after-image of a create or update that succeeded,
+// readAfter reads the after-image of an update that succeeded,
 // still holding its call slot.
 func (x *execution) readAfter(ctx context.Context) {
-	if !x.r.opts.Images || x.change.Action == adapters.Delete {
+	if !x.r.opts.Images || x.change.Action != adapters.Update {
 		return
 	}
 	got, err := x.r.conn.Get(ctx, x.k.Name, x.k.KeyRecord(x.change.Record))
