@@ -40,7 +40,9 @@
 //     (x-refs "with") are declared in the schemas. The engine needs nothing
 //     else.
 //  4. Pass adaptertest.Run against the simulator, with and without faults,
-//     in adapters/verba's tests.
+//     in adapters/verba's tests; set Config.Written from the simulator's
+//     request counters (adapters/mxone/sim_test.go) so that the suite checks
+//     that a write's locks cover every other record it writes.
 //  5. Export func Platform() Platform from adapters/verba/platform.go: the
 //     adapter, its target options (declared with their types and docs;
 //     pbxbatch.yaml refuses any other key, suggesting the one meant), its

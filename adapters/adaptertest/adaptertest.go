@@ -71,6 +71,12 @@ type Config struct {
 	// is called after it. nil skips the check.
 	RevokeAuth  func()
 	RestoreAuth func()
+	// Written, when set, reports how many writes the target has taken so
+	// far per kind they changed (a simulator's request counters by route,
+	// mapped to the kind each route writes). The suite then checks that a
+	// write's locks name every other kind it wrote: MX-ONE links an
+	// extension by writing its owner, which Get of the owner need not show.
+	Written func() map[string]int64
 	// Simulator, when set, starts fresh simulators for the fault mode
 	// (see Simulator); every HTTP adapter sets it.
 	Simulator Simulator
@@ -165,8 +171,16 @@ func (s *suite) kind(t *testing.T, k *schemas.Kind) {
 	key := k.KeyRecord(rec)
 
 	touched := s.referenced(t, k, rec)
+	var written map[string]int64
+	if s.cfg.Written != nil {
+		written = s.cfg.Written()
+	}
 	s.mustApply(t, k, adapters.Create, rec, nil)
-	s.locksCover(t, k, adapters.Change{Kind: k.Name, Action: adapters.Create, Record: rec}, touched)
+	create := adapters.Change{Kind: k.Name, Action: adapters.Create, Record: rec}
+	s.locksCover(t, k, create, touched)
+	if written != nil {
+		s.locksCoverWrites(t, k, create, written)
+	}
 	got := s.mustGet(t, k, key)
 	s.matches(t, k, "Get after create", rec, got)
 	s.listed(t, k, rec)
@@ -242,6 +256,24 @@ func (s *suite) locksCover(t *testing.T, k *schemas.Kind, c adapters.Change, bef
 		}
 		if !slices.Contains(locks, name) {
 			t.Errorf("%s %s %s changed %s, but its locks %q do not name it (implement adapters.Locker)", c.Action, k.Name, k.KeyOf(c.Record), name, locks)
+		}
+	}
+}
+
+// locksCoverWrites checks that the locks of a write name a record of every
+// other kind the target counted a write of since before (Config.Written).
+func (s *suite) locksCoverWrites(t *testing.T, k *schemas.Kind, c adapters.Change, before map[string]int64) {
+	t.Helper()
+	var locks []string
+	if l, ok := s.cfg.Adapter.(adapters.Locker); ok {
+		locks = l.Locks(c)
+	}
+	for kind, n := range s.cfg.Written() {
+		if kind == k.Name || n <= before[kind] {
+			continue
+		}
+		if !slices.ContainsFunc(locks, func(l string) bool { return strings.HasPrefix(l, kind+"/") }) {
+			t.Errorf("%s %s %s also wrote a %s on the target, but its locks %q name none (implement adapters.Locker: two such writes must not interleave)", c.Action, k.Name, k.KeyOf(c.Record), kind, locks)
 		}
 	}
 }

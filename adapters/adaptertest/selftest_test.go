@@ -27,6 +27,14 @@ type broken struct {
 	how string
 }
 
+// Locks forgets the owner a phone write links ("no_owner_lock").
+func (b broken) Locks(c adapters.Change) []string {
+	if b.how == "no_owner_lock" {
+		return nil
+	}
+	return b.Adapter.Locks(c)
+}
+
 func (b broken) Open(ctx context.Context, t adapters.Target) (adapters.Conn, error) {
 	c, err := b.Adapter.Open(ctx, t)
 	if err != nil {
@@ -89,9 +97,10 @@ func TestBrokenAdapter(t *testing.T) {
 	if how == "" {
 		t.Skip("run by TestSuiteCatchesBrokenAdapters")
 	}
+	a := stub.New()
 	adaptertest.Run(t, adaptertest.Config{
-		Adapter: broken{Adapter: stub.New(), how: how}, Fixture: stub.Fixture,
-		Paging: 3, PagingKind: "site",
+		Adapter: broken{Adapter: a, how: how}, Fixture: stub.Fixture,
+		Paging: 3, PagingKind: "site", Written: a.Written,
 	})
 }
 
@@ -105,6 +114,7 @@ func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 		"secret_in_clear":   {fail: []string{"person"}, pass: []string{"site", "group"}},
 		"wrong_class":       {fail: []string{"site"}},
 		"list_ignores_stop": {fail: []string{"paging"}, pass: []string{"site", "group", "person", "phone", "cleanup"}},
+		"no_owner_lock":     {fail: []string{"phone"}, pass: []string{"site", "group", "person"}},
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenAdapter$", "-test.v", "-test.count=1")
 		env := how

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -98,7 +99,35 @@ func conformanceConfig(ts *testSim) adaptertest.Config {
 		Adapter: mxone.New(), Target: ts.target, Fixture: fixture,
 		Paging: 205, PagingKind: "location",
 		ExpireAuth: func() { ts.expire(2 * sim.DefaultTokenLifetime) },
+		Written:    writtenKinds(ts),
 		Timeout:    3 * time.Minute,
+	}
+}
+
+// writtenKinds counts the simulator's write requests by the kind their
+// route changes (an extension create also PUTs its owner's user record).
+func writtenKinds(ts *testSim) func() map[string]int64 {
+	kinds := []struct{ prefix, kind string }{
+		{"/user-ms/user/", "user"}, {"/pm-extension-ms/", "extension"},
+		{"/system-ms/location/", "location"}, {"/system-ms/department/", "department"},
+		{"/system-ms/subsystem/", "subsystem"}, {"/system-ms/udf-definition/", "udf_definition"},
+		{"/administrator-ms/security-profiles/", "security_profile"},
+	}
+	return func() map[string]int64 {
+		out := map[string]int64{}
+		for route, n := range ts.sim.Stats().Requests {
+			method, path, _ := strings.Cut(route, " ")
+			if method == http.MethodGet || method == http.MethodHead {
+				continue
+			}
+			for _, k := range kinds {
+				if strings.HasPrefix(path, k.prefix) {
+					out[k.kind] += n
+					break
+				}
+			}
+		}
+		return out
 	}
 }
 

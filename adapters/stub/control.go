@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pbxbatch/pbxbatch/adapters"
@@ -168,6 +169,23 @@ func (a *Adapter) Dump() map[string][]schemas.Record {
 	out := map[string][]schemas.Record{}
 	for _, k := range a.kinds.Kinds {
 		out[k.Name] = a.Records(k.Name)
+	}
+	return out
+}
+
+// Written counts the writes the stub has taken per kind they changed:
+// creates, updates, deletes, batches, and the owner a phone write links
+// (adaptertest.Config.Written).
+func (a *Adapter) Written() map[string]int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]int64{}
+	for call, n := range a.stats.Calls {
+		kind, op, _ := strings.Cut(call, "/")
+		switch op {
+		case "create", "update", "delete", "batch", "link":
+			out[kind] += int64(n)
+		}
 	}
 	return out
 }

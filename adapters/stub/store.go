@@ -292,6 +292,10 @@ func (a *Adapter) apply(ctx context.Context, c adapters.Change) (adapters.Result
 	}
 	a.mu.Lock()
 	id, err := a.write(k, key, c)
+	if err == nil && k.Name == "phone" && c.Action != adapters.Delete && c.Record.String("owner") != "" {
+		// The owner is written to make the link (see Locks), as on MX-ONE.
+		a.stats.Calls["person/link"]++
+	}
 	a.mu.Unlock()
 	landed := err == nil
 	if fault != nil && landed {
