@@ -27,38 +27,23 @@ type seriesRead struct {
 // Check refuses, at plan time, an extension whose number PM would refuse:
 // outside every EX number series of its subsystem, or shorter than the
 // series' numbers (a spreadsheet dropped its leading zeros: 0040 became
-// 40). The series are the subsystem row's when the same plan writes it,
-// else the target's. A subsystem whose series are not known (created by the
-// plan without numberSeries: the exchange's defaults apply) is not judged.
+// 40). It judges by the series the target has: a subsystem that the same
+// plan creates or changes is left to apply (its series take effect only
+// then, and the exchange may add its own).
 func (cn *Conn) Check(ctx context.Context, c adapters.Change, planned func(kind, key string) schemas.Record) (string, string, error) {
 	if c.Kind != "extension" || c.Action == adapters.Delete {
 		return "", "", nil
 	}
 	number, sub := c.Record.String("extensionNumber"), c.Record.String("subsystemName")
-	if number == "" || sub == "" {
+	if number == "" || sub == "" || planned("subsystem", sub) != nil {
 		return "", "", nil
 	}
-	var series []numberSeriesBody
-	if r := planned("subsystem", sub); r != nil {
-		texts := recList(r, "numberSeries")
-		if len(texts) == 0 {
-			return "", "", nil
-		}
-		for _, s := range texts {
-			ns, err := parseSeries(s)
-			if err != nil {
-				return "", "", nil // the schema reports it at its cell
-			}
-			series = append(series, ns)
-		}
-	} else {
-		var err error
-		if series, err = cn.liveSeries(ctx, sub); err != nil {
-			return "", "", fmt.Errorf("reading the number series of subsystem %s: %w", sub, err)
-		}
-		if series == nil {
-			return "", "", nil // not a subsystem the target has: the reference check says so
-		}
+	series, err := cn.liveSeries(ctx, sub)
+	if err != nil {
+		return "", "", fmt.Errorf("reading the number series of subsystem %s: %w", sub, err)
+	}
+	if series == nil {
+		return "", "", nil // not a subsystem the target has: the reference check says so
 	}
 	return "extensionNumber", exSeriesProblem(number, sub, series), nil
 }
