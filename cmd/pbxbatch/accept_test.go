@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,5 +82,40 @@ func TestPlanChecksExtensionNumbersAgainstTheSeries(t *testing.T) {
 	}
 	if !strings.Contains(all, "1 to create") {
 		t.Errorf("0041 is not planned alone:\n%s", tail(all))
+	}
+}
+
+// Without --yes, apply changes a PBX only when someone said yes: on a
+// terminal after seeing the plan, or "yes" on standard input; a script that
+// forgot --yes changes nothing.
+func TestApplyWithoutYesNeedsAnAnswer(t *testing.T) {
+	e := newMXONEEnv(t, simkit.Options{})
+	dir := filepath.Join(e.dir, "in")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "locations.csv"), []byte("locationName\nStockholm\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(stdin string) (int, string) {
+		var out, errb bytes.Buffer
+		root := newRootCmd()
+		root.SetArgs(append(slices.Clone(e.global), "apply", "--target", "lab", "--progress", "none", dir))
+		root.SetIn(strings.NewReader(stdin))
+		root.SetOut(&out)
+		root.SetErr(&errb)
+		return exitCode(root.ExecuteContext(context.Background())), out.String() + errb.String()
+	}
+	if code, out := run(""); code != exitError || !strings.Contains(out, "run again with --yes") {
+		t.Fatalf("apply without --yes and nothing on stdin: exit %d, want 1 and the way forward\n%s", code, out)
+	}
+	if n := len(e.sim.Snapshot().Locations); n != 0 {
+		t.Fatalf("%d locations created without an answer", n)
+	}
+	if code, out := run("yes\n"); code != exitOK {
+		t.Fatalf("apply with \"yes\" on stdin: exit %d\n%s", code, out)
+	}
+	if n := len(e.sim.Snapshot().Locations); n != 1 {
+		t.Errorf("%d locations after yes, want 1", n)
 	}
 }

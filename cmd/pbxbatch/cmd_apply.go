@@ -238,12 +238,8 @@ func applyLocked(ctx context.Context, g *globalOptions, t *target, lock *rundir.
 	if total.Changes() > 0 {
 		fmt.Fprintln(out.info, reversibility(t, conn, p))
 	}
-	if total.Changes() > 0 && !f.yes && interactive(stdin) {
-		showPlan(stderr, p)
-		if !confirm(stdin, stderr, fmt.Sprintf("Apply %d %s to %s?", total.Changes(), pluralWord(total.Changes(), "change", "changes"), t.Name)) {
-			fmt.Fprintln(stderr, "Nothing applied.")
-			return withCode(exitError)
-		}
+	if total.Changes() > 0 && !f.yes && !approved(stdin, stderr, p, total, t.Name) {
+		return withCode(exitError)
 	}
 
 	// The plan is saved masked (as Build made it) before secrets go back in.
@@ -608,7 +604,27 @@ func interactive(stdin io.Reader) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// confirm asks a yes/no question on a terminal.
+// approved asks before changes are made: on a terminal it shows the plan
+// first; elsewhere the answer must come on standard input ("yes", as from
+// `echo yes |`), so that a script without --yes never changes a PBX
+// unasked.
+func approved(stdin io.Reader, stderr io.Writer, p *batch.Plan, total plan.ActionCounts, target string) bool {
+	tty := interactive(stdin)
+	if tty {
+		showPlan(stderr, p)
+	}
+	if confirm(stdin, stderr, fmt.Sprintf("Apply %d %s to %s?", total.Changes(), pluralWord(total.Changes(), "change", "changes"), target)) {
+		return true
+	}
+	if tty {
+		fmt.Fprintln(stderr, "Nothing applied.")
+	} else {
+		fmt.Fprintln(stderr, "\nNothing applied: no terminal to confirm on and no \"yes\" on standard input; review the plan, then run again with --yes.")
+	}
+	return false
+}
+
+// confirm asks a yes/no question and reads the answer.
 func confirm(stdin io.Reader, stderr io.Writer, question string) bool {
 	fmt.Fprintf(stderr, "%s Only 'yes' is accepted: ", question)
 	line, _ := bufio.NewReader(stdin).ReadString('\n')

@@ -144,12 +144,8 @@ func runMigrate(ctx context.Context, g *globalOptions, f migrateFlags, stdin io.
 		fmt.Fprintln(stdout, "Nothing to change: the destination already holds the migrated site.")
 		return nil
 	}
-	if !f.yes && interactive(stdin) {
-		showPlan(stderr, p2)
-		if !confirm(stdin, stderr, fmt.Sprintf("Apply %d %s to %s?", total.Changes(), pluralWord(total.Changes(), "change", "changes"), dst.Name)) {
-			fmt.Fprintln(stderr, "Nothing applied.")
-			return withCode(exitError)
-		}
+	if !f.yes && !approved(stdin, stderr, p2, total, dst.Name) {
+		return withCode(exitError)
 	}
 	fmt.Fprintf(stdout, "5. apply to %s\n", dst.Name)
 	d, err := rundir.CreateWithPlan(g.stateDir, rundir.Meta{Adapter: p2.Adapter, Target: dst.Name, TargetURL: dst.URL, Input: in.path, InputSHA256: in.sha256}, p2)
