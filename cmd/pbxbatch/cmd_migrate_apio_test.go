@@ -17,6 +17,7 @@ import (
 	apiosim "github.com/pbxbatch/pbxbatch/adapters/apio/sim"
 	sipxapi "github.com/pbxbatch/pbxbatch/adapters/sipx/api"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
+	"github.com/pbxbatch/pbxbatch/internal/workbook"
 )
 
 // newMigrateAPIOEnv is newMigrateEnv plus an APIO simulator ("apio") with
@@ -155,5 +156,112 @@ func TestMigrateSipxToAPIO(t *testing.T) {
 	log = e.mustCLI(exitOK, "migrate", "--from", "sipx", "--to", "apio", "--profile", "sipx-to-apio", "--out", out, "--yes", "--progress", "none")
 	if !strings.Contains(log, "Nothing to change") {
 		t.Errorf("re-running migrate should be all no-ops:\n%s", tail(log))
+	}
+}
+
+// writeCSVSource writes a source directory of CSV files.
+func writeCSVSource(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// virtualUserRows reads the virtual_users sheet of a mapped workbook:
+// phone number → field → value.
+func virtualUserRows(t *testing.T, path string) map[string]map[string]string {
+	t.Helper()
+	book, err := workbook.Open(path, workbook.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer book.Close()
+	tb := book.Table("virtual_users")
+	if tb == nil {
+		t.Fatal("no virtual_users sheet")
+	}
+	it, err := tb.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	out := map[string]map[string]string{}
+	for it.Next() {
+		row := map[string]string{}
+		for i, h := range tb.Header {
+			if i < len(it.Row().Cells) {
+				row[strings.TrimRight(h, "*")] = it.Row().Cells[i]
+			}
+		}
+		out[row["phoneNumber"]] = row
+	}
+	return out
+}
+
+// TestMapToAPIOParamsAndNameDefaults checks what the sample does not
+// show: --set tenant, group, prefix and call type; an MX-ONE extension
+// without an owner named by its own name, one with no name anywhere named
+// by the documented default; sipXcom numeric aliases as virtual users, and
+// a third numeric alias refused at its cell rather than lost.
+func TestMapToAPIOParamsAndNameDefaults(t *testing.T) {
+	e := &cliEnv{t: t, dir: t.TempDir()}
+	src := filepath.Join(e.dir, "mxone")
+	writeCSVSource(t, src, map[string]string{
+		"users.csv": "userId,firstName,lastName\nu1,Anna,Berg\n",
+		"extensions.csv": "extensionNumber,subsystemName,extensionType,owner,nameIdentity.firstName,nameIdentity.lastName\n" +
+			"1000,MX-STO,ip,u1,Other,Name\n1001,MX-STO,virtual,,Reception,Desk\n1002,MX-STO,virtual,,,\n",
+	})
+	mapped := filepath.Join(e.dir, "mxone.xlsx")
+	e.mustCLI(exitOK, "map", "--profile", "mxone-to-apio", "--set", "tenant=acme", "--set", "group=hq", "--set", "e164Prefix=+4930123",
+		"--set", "callType=remote", "-o", mapped, src)
+	rows := virtualUserRows(t, mapped)
+	for _, want := range [][3]string{
+		{"1000", "Anna", "Berg"}, // the owner's name, not the extension's
+		{"1001", "Reception", "Desk"},
+		{"1002", "Extension", "1002"}, // no name anywhere: the documented default
+	} {
+		phone := "+4930123" + want[0]
+		r := rows[phone]
+		if r == nil || r["tenant"] != "acme" || r["group"] != "hq" || r["extension"] != want[0] || r["callType"] != "remote" ||
+			r["firstName"] != want[1] || r["lastName"] != want[2] || r["cliFirstName"] != want[1] || r["cliLastName"] != want[2] {
+			t.Errorf("virtual user %s: %v, want acme/hq, extension %s, names %s %s, call type remote", phone, r, want[0], want[1], want[2])
+		}
+	}
+	if len(rows) != 3 {
+		t.Errorf("%d virtual users, want 3", len(rows))
+	}
+
+	src = filepath.Join(e.dir, "sipx")
+	users := "userName,firstName,lastName,aliases\n2000,Anna,Berg,anna.berg;2900\nfrontdesk,,,reception;2950;2951\nsuperadmin,,,\n"
+	writeCSVSource(t, src, map[string]string{"users.csv": users})
+	mapped = filepath.Join(e.dir, "sipx.xlsx")
+	out := e.mustCLI(exitOK, "map", "--profile", "sipx-to-apio", "-o", mapped, src)
+	if !strings.Contains(out, "filtered out on purpose") {
+		t.Errorf("superadmin (no number) is not reported filtered:\n%s", out)
+	}
+	rows = virtualUserRows(t, mapped)
+	for phone, want := range map[string][3]string{
+		"+4685552000": {"2000", "Anna", "Berg"},
+		"+4685552900": {"2900", "Anna", "Berg"},
+		"+4685552950": {"2950", "frontdesk", "sipXcom"},
+		"+4685552951": {"2951", "frontdesk", "sipXcom"},
+	} {
+		r := rows[phone]
+		if r == nil || r["tenant"] != "footenant" || r["group"] != "foogroup" || r["extension"] != want[0] || r["firstName"] != want[1] || r["lastName"] != want[2] {
+			t.Errorf("virtual user %s: %v, want footenant/foogroup, extension %s, names %s %s", phone, r, want[0], want[1], want[2])
+		}
+	}
+	if len(rows) != 4 {
+		t.Errorf("%d virtual users, want 4", len(rows))
+	}
+	writeCSVSource(t, src, map[string]string{"users.csv": users + "2001,Björn,Lind,2901;2902;2903\n"})
+	out = e.mustCLI(exitError, "map", "--profile", "sipx-to-apio", "-o", mapped, src)
+	if !strings.Contains(out, "users.csv:5:D") || !strings.Contains(out, "a third numeric alias needs a rule of its own") {
+		t.Errorf("a third numeric alias is not refused at its cell:\n%s", out)
 	}
 }
