@@ -10,7 +10,7 @@ import (
 func TestMapListsAndExplainsProfiles(t *testing.T) {
 	e := &cliEnv{t: t, dir: t.TempDir()}
 	out := e.mustCLI(exitOK, "map", "--list")
-	for _, p := range []string{"sipx-to-mxone", "mxone-to-sipx", "mxone-to-apio", "sipx-to-apio"} {
+	for _, p := range []string{"sipx-to-mxone", "mxone-to-sipx", "mxone-to-apio"} {
 		if !strings.Contains(out, p) {
 			t.Errorf("map --list does not list %s:\n%s", p, out)
 		}

@@ -9,13 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/pbxbatch/pbxbatch/adapters/apio/api"
 	apiosim "github.com/pbxbatch/pbxbatch/adapters/apio/sim"
-	sipxapi "github.com/pbxbatch/pbxbatch/adapters/sipx/api"
 	"github.com/pbxbatch/pbxbatch/internal/simkit"
 	"github.com/pbxbatch/pbxbatch/internal/workbook"
 )
@@ -114,51 +112,6 @@ func TestMigrateMXONEToAPIO(t *testing.T) {
 	}
 }
 
-func TestMigrateSipxToAPIO(t *testing.T) {
-	e, s := newMigrateAPIOEnv(t)
-	e.mustCLI(exitOK, "apply", "--yes", "--target", "sipx", "--progress", "none", sipxRollout)
-	out := filepath.Join(e.dir, "site")
-	log := e.mustCLI(exitOK, "migrate", "--from", "sipx", "--to", "apio", "--profile", "sipx-to-apio", "--out", out, "--yes", "--progress", "none")
-	if !strings.Contains(log, "0 failed, 0 blocked") {
-		t.Errorf("migrate did not apply cleanly:\n%s", tail(log))
-	}
-	// Every user whose name is a number, and each of its first two numeric
-	// aliases, is a virtual user of the user's name.
-	number := regexp.MustCompile(`^[0-9]{1,10}$`)
-	want := map[string]api.User{}
-	for _, u := range e.sipx.Snapshot().Users {
-		w := api.User{FirstName: sipxapi.Text(u.FirstName), LastName: sipxapi.Text(u.LastName)}
-		var exts []string
-		if number.MatchString(u.UserName) {
-			exts = append(exts, u.UserName)
-		}
-		aliases := 0
-		for _, a := range u.Aliases {
-			if number.MatchString(a) && aliases < 2 {
-				exts, aliases = append(exts, a), aliases+1
-			}
-		}
-		for _, x := range exts {
-			w.Extension = x
-			want["footenant/foogroup/+468555"+x] = w
-		}
-	}
-	if len(want) != 320 {
-		t.Errorf("%d sipXcom extensions, want the sample's 320 users", len(want))
-	}
-	assertVirtualUsers(t, s, want)
-	report, err := os.ReadFile(filepath.Join(out, "mapped.mapping.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkGolden(t, report, "sipx-to-apio.report.golden")
-
-	log = e.mustCLI(exitOK, "migrate", "--from", "sipx", "--to", "apio", "--profile", "sipx-to-apio", "--out", out, "--yes", "--progress", "none")
-	if !strings.Contains(log, "Nothing to change") {
-		t.Errorf("re-running migrate should be all no-ops:\n%s", tail(log))
-	}
-}
-
 // writeCSVSource writes a source directory of CSV files.
 func writeCSVSource(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
@@ -206,8 +159,7 @@ func virtualUserRows(t *testing.T, path string) map[string]map[string]string {
 // TestMapToAPIOParamsAndNameDefaults checks what the sample does not
 // show: --set tenant, group, prefix and call type; an MX-ONE extension
 // without an owner named by its own name, one with no name anywhere named
-// by the documented default; sipXcom numeric aliases as virtual users, and
-// a third numeric alias refused at its cell rather than lost.
+// by the documented default.
 func TestMapToAPIOParamsAndNameDefaults(t *testing.T) {
 	e := &cliEnv{t: t, dir: t.TempDir()}
 	src := filepath.Join(e.dir, "mxone")
@@ -236,32 +188,4 @@ func TestMapToAPIOParamsAndNameDefaults(t *testing.T) {
 		t.Errorf("%d virtual users, want 3", len(rows))
 	}
 
-	src = filepath.Join(e.dir, "sipx")
-	users := "userName,firstName,lastName,aliases\n2000,Anna,Berg,anna.berg;2900\nfrontdesk,,,reception;2950;2951\nsuperadmin,,,\n"
-	writeCSVSource(t, src, map[string]string{"users.csv": users})
-	mapped = filepath.Join(e.dir, "sipx.xlsx")
-	out := e.mustCLI(exitOK, "map", "--profile", "sipx-to-apio", "-o", mapped, src)
-	if !strings.Contains(out, "filtered out on purpose") {
-		t.Errorf("superadmin (no number) is not reported filtered:\n%s", out)
-	}
-	rows = virtualUserRows(t, mapped)
-	for phone, want := range map[string][3]string{
-		"+4685552000": {"2000", "Anna", "Berg"},
-		"+4685552900": {"2900", "Anna", "Berg"},
-		"+4685552950": {"2950", "frontdesk", "sipXcom"},
-		"+4685552951": {"2951", "frontdesk", "sipXcom"},
-	} {
-		r := rows[phone]
-		if r == nil || r["tenant"] != "footenant" || r["group"] != "foogroup" || r["extension"] != want[0] || r["firstName"] != want[1] || r["lastName"] != want[2] {
-			t.Errorf("virtual user %s: %v, want footenant/foogroup, extension %s, names %s %s", phone, r, want[0], want[1], want[2])
-		}
-	}
-	if len(rows) != 4 {
-		t.Errorf("%d virtual users, want 4", len(rows))
-	}
-	writeCSVSource(t, src, map[string]string{"users.csv": users + "2001,Björn,Lind,2901;2902;2903\n"})
-	out = e.mustCLI(exitError, "map", "--profile", "sipx-to-apio", "-o", mapped, src)
-	if !strings.Contains(out, "users.csv:5:D") || !strings.Contains(out, "a third numeric alias needs a rule of its own") {
-		t.Errorf("a third numeric alias is not refused at its cell:\n%s", out)
-	}
 }
