@@ -43,7 +43,10 @@ type Batcher interface {
 	// the batch as a whole (refused it, throttled, or the outcome is
 	// unknown), it returns that error and nil slices: the runner then
 	// learns each member's fate by reading it back, never by resending the
-	// batch blindly.
+	// batch blindly. A refusal (any class but Unknown) must mean that none
+	// of the batch was applied: a member then found on the target with
+	// other values is someone else's record, and is failed, not
+	// overwritten. An outcome that may be partial is Unknown.
 	ApplyBatch(ctx context.Context, cs []Change) ([]Result, []error, error)
 }
 

@@ -199,9 +199,13 @@ func (r *runner) sendBatch(ctx, callCtx context.Context, xs []*execution) (done 
 		}
 	}
 	// Refused as a whole, or the outcome is unknown: learn each member's
-	// fate by reading it back.
+	// fate by reading it back. A refusal applies none of the batch, so a
+	// member sent for the first time that is found different on the
+	// target is someone else's record (see execution.refused).
+	whole := adapters.ClassOf(err) != adapters.Unknown
 	for _, x := range xs {
 		x.uncertain = true
+		x.refused = whole && x.res.Attempts == 1 && x.change.Action == adapters.Create
 	}
 	if callCtx.Err() != nil {
 		return each((*execution).interrupted), nil

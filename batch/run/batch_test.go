@@ -268,3 +268,27 @@ func TestBatchesHoldOneBatchGroup(t *testing.T) {
 		t.Errorf("target saw %v; want 2 batches (the even and the odd numbers)", st.Calls)
 	}
 }
+
+// A batch refused because one member was created by someone else since the
+// plan (with other values) fails that member, naming why, and never
+// overwrites it; the others are created one by one.
+func TestBatchRefusedForAForeignRecordDoesNotOverwriteIt(t *testing.T) {
+	b := vusers(4)
+	a := stub.New()
+	foreign := b.p.Ops[2].Record.Clone()
+	foreign["name"] = "someone else's"
+	a.Put("vuser", foreign)
+	out, err := run.Run(context.Background(), open(t, a), b.p, b.kinds, run.Options{Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Counts.Created != 3 || out.Counts.Failed != 1 || out.Results[2].Status != batch.StatusFailed ||
+		!strings.Contains(out.Results[2].Message, "not this run's") {
+		t.Fatalf("counts %+v, op 2 %+v; want 3 created and the foreign one failed as not ours", out.Counts, out.Results[2])
+	}
+	for _, r := range a.Records("vuser") {
+		if r.String("number") == foreign.String("number") && r.String("name") != "someone else's" {
+			t.Errorf("the foreign record was changed: %v, want %v", r, foreign)
+		}
+	}
+}

@@ -71,6 +71,10 @@ type execution struct {
 
 	sentBefore bool // a create may already exist because of us
 	uncertain  bool // the last write's outcome is unknown: read back first
+	// refused: the create's only attempt went in a batch the target
+	// refused as a whole, which applies none of it (adapters.Batcher), so
+	// a record found on read-back is not this run's: never overwritten.
+	refused bool
 	calls      int  // writes in this run
 	tries      int  // writes and failed read-backs, against MaxAttempts
 	told       int  // throttled answers with Retry-After, which are not tries
@@ -199,6 +203,7 @@ func (x *execution) send(ctx, callCtx context.Context) (c completion, again bool
 func (x *execution) reconcile(ctx, callCtx context.Context) (c completion, again bool) {
 	r := x.r
 	done, msg, err := x.readBack(callCtx)
+	x.refused = false // a later attempt goes alone
 	if err != nil && callCtx.Err() != nil {
 		r.release()
 		return x.interrupted(), false
@@ -214,6 +219,8 @@ func (x *execution) reconcile(ctx, callCtx context.Context) (c completion, again
 	switch adapters.ClassOf(err) {
 	case adapters.Auth:
 		return x.released(x.fatal(err))
+	case adapters.Conflict:
+		return x.released(x.fail(err.Error()))
 	case adapters.Retryable, adapters.Throttled, adapters.Unknown:
 		x.tries++
 		x.lastErr = err
@@ -259,6 +266,9 @@ func (x *execution) readBack(ctx context.Context) (done bool, msg string, err er
 		}
 		if same, _ := x.k.Matches(x.change.Record, got); same {
 			return true, "created (found on the target when read back after an unknown outcome)", nil
+		}
+		if x.refused {
+			return false, "", adapters.Errorf(adapters.Conflict, "%s %s exists on the target with other values but did not when the plan was made, and the batch it was sent in was refused as a whole, so it is not this run's: plan again", x.k.Name, x.op.Key)
 		}
 		// It landed only in part: a create can be several calls (MX-ONE
 		// creates an extension, then links it from its user's side).
