@@ -13,6 +13,7 @@ import (
 	"github.com/pbxbatch/pbxbatch/adapters/apio/api"
 	"github.com/pbxbatch/pbxbatch/adapters/retry"
 	"github.com/pbxbatch/pbxbatch/internal/httpclient"
+	"github.com/pbxbatch/pbxbatch/internal/redact"
 )
 
 // conn is an open, logged-in connection. It is safe for concurrent use: the
@@ -72,6 +73,23 @@ func (c *conn) login(ctx context.Context) error {
 	c.token = tok.Token
 	c.mu.Unlock()
 	return nil
+}
+
+// scrub masks the target's password and the session token, in every
+// encoding, in what a server said: an error body may echo the request.
+func (c *conn) scrub(err error) error {
+	var e *adapters.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	c.mu.Lock()
+	r := redact.New(c.password.Reveal(), c.token)
+	c.mu.Unlock()
+	if e.Message == "" && e.Err != nil {
+		e.Message = e.Err.Error()
+	}
+	e.Message = r.String(e.Message)
+	return err
 }
 
 // renew logs in again unless another caller already replaced stale.
@@ -134,7 +152,7 @@ func (c *conn) exchange(ctx context.Context, method, path, token string, body, o
 	}
 	resp, err := c.http.Do(req, effect, what)
 	if err != nil {
-		return err
+		return c.scrub(err)
 	}
 	if out == nil {
 		return nil
