@@ -31,7 +31,9 @@ type seriesRead struct {
 // plan creates or changes is left to apply (its series take effect only
 // then, and the exchange may add its own).
 func (cn *Conn) Check(ctx context.Context, c adapters.Change, planned func(kind, key string) schemas.Record) (string, string, error) {
-	if c.Kind != "extension" || c.Action == adapters.Delete {
+	// Only a create brings a number the exchange has not accepted yet: the
+	// number is part of an extension's key, so an update keeps it.
+	if c.Kind != "extension" || c.Action != adapters.Create {
 		return "", "", nil
 	}
 	number, sub := c.Record.String("extensionNumber"), c.Record.String("subsystemName")
