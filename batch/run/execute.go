@@ -75,10 +75,10 @@ type execution struct {
 	// refused as a whole, which applies none of it (adapters.Batcher), so
 	// a record found on read-back is not this run's: never overwritten.
 	refused bool
-	calls      int  // writes in this run
-	tries      int  // writes and failed read-backs, against MaxAttempts
-	told       int  // throttled answers with Retry-After, which are not tries
-	lastErr    error
+	calls   int // writes in this run
+	tries   int // writes and failed read-backs, against MaxAttempts
+	told    int // throttled answers with Retry-After, which are not tries
+	lastErr error
 }
 
 func (x *execution) loop(ctx, callCtx context.Context) completion {
