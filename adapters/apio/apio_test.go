@@ -3,8 +3,6 @@ package apio_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -209,24 +207,7 @@ func TestListWalksEveryGroupOrTheOptions(t *testing.T) {
 // target trusts its certificate, and the refusal is not worth retrying.
 func TestTLSVerifiedByDefault(t *testing.T) {
 	ts := startSim(t, simkit.Options{TLS: true}, nil)
-	untrusted := ts.target
-	untrusted.HTTPClient = nil
-	_, err := apio.New().Open(context.Background(), untrusted)
-	if adapters.ClassOf(err) != adapters.Permanent || !strings.Contains(err.Error(), "not trusted") {
-		t.Fatalf("Open against an untrusted certificate: %v, want a permanent 'not trusted' error", err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ts.srv.CAPEM)
-	trusted := untrusted
-	trusted.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	c, err := apio.New().Open(context.Background(), trusted)
-	if err != nil {
-		t.Fatalf("Open trusting the simulator's CA: %v", err)
-	}
-	defer c.Close()
-	if err := c.List(context.Background(), apio.Kind, func(schemas.Record) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
+	adaptertest.TLSVerified(t, apio.New(), ts.target, ts.srv.CAPEM, apio.Kind)
 }
 
 // TestBadOptionsAreRefused: a batch size or group list that cannot be

@@ -2,8 +2,6 @@ package mxone_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"strings"
@@ -160,24 +158,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	o := sim.Options{}
 	o.TLS = true
 	ts := startSim(t, o)
-	untrusted := ts.target
-	untrusted.HTTPClient = nil
-	_, err := mxone.New().Open(context.Background(), untrusted)
-	if adapters.ClassOf(err) != adapters.Permanent || !strings.Contains(err.Error(), "not trusted") {
-		t.Fatalf("Open against an untrusted certificate: %v, want a permanent 'not trusted' error", err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ts.srv.CAPEM)
-	trusted := untrusted
-	trusted.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	c, err := mxone.New().Open(context.Background(), trusted)
-	if err != nil {
-		t.Fatalf("Open trusting the simulator's CA: %v", err)
-	}
-	defer c.Close()
-	if err := c.List(context.Background(), "location", func(schemas.Record) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
+	adaptertest.TLSVerified(t, mxone.New(), ts.target, ts.srv.CAPEM, "location")
 }
 
 // TestSessionRenewal: an expired token is renewed with the refresh token

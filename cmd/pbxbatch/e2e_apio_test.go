@@ -165,17 +165,7 @@ func TestAPIORolloutSurvivesFaultsWithoutDuplicates(t *testing.T) {
 	e := newAPIOEnv(t, 2000, "batch_size: 20", apioTarget{"lab", s, url})
 	in := filepath.Join(e.dir, "rollout.xlsx")
 	writeAPIOSample(t, in, 600, nil)
-	code, out, errs := e.cli("apply", "--yes", "--target", "lab", "--progress", "none", in)
-	for tries := 0; code == exitPartial && tries < 3; tries++ {
-		runs, err := rundir.List(e.global[3])
-		if err != nil || len(runs) == 0 {
-			t.Fatalf("no run to resume: %v", err)
-		}
-		code, out, errs = e.cli("resume", "--progress", "none", runs[0].ID)
-	}
-	if code != exitOK {
-		t.Fatalf("apply with 10%% faults: exit %d\n%s\n%s", code, tail(out), tail(errs))
-	}
+	e.applyUnderFaults(in)
 	st := s.Stats()
 	if st.TotalFaults() == 0 || st.Faults["write/drop@after"]+st.Faults["write/500@after"]+st.Faults["write/timeout@after"] == 0 {
 		t.Fatalf("faults %v: no answer to a landed write was lost; the test proves nothing", st.Faults)

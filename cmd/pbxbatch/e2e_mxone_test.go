@@ -114,6 +114,24 @@ func (e *cliEnv) mustCLI(want int, args ...string) string {
 	return out + errs
 }
 
+// applyUnderFaults applies in, resuming the run while rows are left failed
+// (retries run out only in a very unlucky streak of faults), and fails the
+// test unless it ends with every row done.
+func (e *cliEnv) applyUnderFaults(in string) {
+	e.t.Helper()
+	code, out, errs := e.cli("apply", "--yes", "--target", "lab", "--progress", "none", in)
+	for tries := 0; code == exitPartial && tries < 3; tries++ {
+		runs, err := rundir.List(e.global[3])
+		if err != nil || len(runs) == 0 {
+			e.t.Fatalf("no run to resume: %v", err)
+		}
+		code, out, errs = e.cli("resume", "--progress", "none", runs[0].ID)
+	}
+	if code != exitOK {
+		e.t.Fatalf("apply with faults: exit %d\n%s\n%s", code, tail(out), tail(errs))
+	}
+}
+
 func tail(s string) string {
 	lines := strings.Split(s, "\n")
 	return strings.Join(lines[max(0, len(lines)-40):], "\n")
@@ -241,18 +259,7 @@ func TestMXONERolloutSurvivesFaultsWithoutDuplicates(t *testing.T) {
 	in := filepath.Join(e.dir, "rollout.xlsx")
 	r := writeRollout(t, in, smallRollout)
 
-	code, out, errs := e.cli("apply", "--yes", "--target", "lab", "--progress", "none", in)
-	// Retries run out only in a very unlucky streak; then resume finishes.
-	for tries := 0; code == exitPartial && tries < 3; tries++ {
-		runs, err := rundir.List(e.global[3])
-		if err != nil || len(runs) == 0 {
-			t.Fatalf("no run to resume: %v", err)
-		}
-		code, out, errs = e.cli("resume", "--progress", "none", runs[0].ID)
-	}
-	if code != exitOK {
-		t.Fatalf("apply with 10%% faults: exit %d\n%s\n%s", code, tail(out), tail(errs))
-	}
+	e.applyUnderFaults(in)
 	assertSimHolds(t, e.sim.Snapshot(), r)
 	st := e.sim.Stats()
 	if st.TotalFaults() == 0 {
